@@ -1,0 +1,91 @@
+"""Atomic file writes and run provenance.
+
+Every artifact is written to a temporary file in the same directory and then
+renamed over the target, so a killed job never leaves a half-written file that
+a later step (or Snakemake) would mistake for a finished one.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def torch_save(obj: Any, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+
+
+def code_version() -> str:
+    """`git describe` of the checkout the package runs from, else the package version."""
+    from gradguess import __version__
+
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--tags"],
+            cwd=here, capture_output=True, text=True, timeout=10,
+        )
+        if out.returncode == 0 and out.stdout.strip():
+            return f"{__version__}+git.{out.stdout.strip()}"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return __version__
+
+
+def provenance(device: torch.device | str | None = None) -> dict[str, Any]:
+    """What produced an artifact: code version, package versions, machine, device."""
+    import importlib.metadata as md
+
+    packages = {}
+    for name in ("torch", "torchvision", "numpy", "scipy", "torch-optimi", "tqdm"):
+        try:
+            packages[name] = md.version(name)
+        except md.PackageNotFoundError:
+            packages[name] = None
+    info: dict[str, Any] = {
+        "code_version": code_version(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": packages,
+        "cuda_available": torch.cuda.is_available(),
+    }
+    if device is not None:
+        device = torch.device(device)
+        info["device"] = str(device)
+        if device.type == "cuda":
+            info["device_name"] = torch.cuda.get_device_name(device)
+    return info
