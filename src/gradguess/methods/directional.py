@@ -6,6 +6,7 @@ One guess ε over all N parameters, one JVP per batch, estimate (ε·∇L) ε
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from torch.func import functional_call, jvp
@@ -21,7 +22,9 @@ def weight_space_jvp(model, x, y, tangents):
         logits = functional_call(model, p, (x,))
         return mean_cross_entropy(logits, y), logits
 
-    loss, dloss, logits = jvp(loss_fn, (params,), (tangents,), has_aux=True)
+    with warnings.catch_warnings():  # torch's own forward-AD decompositions still call torch.jit.script
+        warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
+        loss, dloss, logits = jvp(loss_fn, (params,), (tangents,), has_aux=True)
     return loss, dloss, logits
 
 

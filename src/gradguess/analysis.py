@@ -1,0 +1,91 @@
+"""Measuring guesses at a fixed point of training (Figure 1 and its table).
+
+For each batch, the exact gradient by backprop, then each method's guess on the
+same batch: its cosine similarity with the gradient (whole network and per
+layer) and its 1-step effectiveness (§4).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from gradguess import methods
+from gradguess.metrics import cosine_similarity, layer_cosine_similarity, one_step_effectiveness
+from gradguess.models import MLP
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A method with its options, e.g. parsed from 'downstream:layers=2'."""
+
+    name: str
+    options: tuple[tuple[str, object], ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> "MethodSpec":
+        name, _, rest = text.partition(":")
+        options = []
+        for item in filter(None, rest.split(",")):
+            key, eq, value = item.partition("=")
+            if not eq:
+                raise ValueError(f"method option {item!r} in {text!r} is not of the form key=value")
+            options.append((key.strip(), _parse_value(value.strip())))
+        spec = cls(name.strip(), tuple(options))
+        spec.build()  # fail now, naming the bad method or option
+        return spec
+
+    def build(self, **extra) -> methods.Estimator:
+        return methods.get(self.name, **dict(self.options), **extra)
+
+    def label(self) -> str:
+        return self.name + "".join(f":{k}={v}" for k, v in self.options)
+
+
+def _parse_value(value: str):
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+def model_from_state(state: dict) -> MLP:
+    """Rebuild the MLP a state dict came from; depth and width are read off its weight shapes."""
+    weights = sorted((k for k in state if k.startswith("layers.") and k.endswith(".weight")),
+                     key=lambda k: int(k.split(".")[1]))
+    if not weights:
+        raise ValueError("state dict holds no MLP layers")
+    first, last = state[weights[0]], state[weights[-1]]
+    model = MLP(first.shape[1], last.shape[0], depth=len(weights), width=first.shape[0],
+                bias=f"layers.0.bias" in state)
+    model.load_state_dict(state)
+    return model
+
+
+def measure(model, x_train, y_train, specs: list[MethodSpec], modes: list[str], batches: int,
+            batch_size: int, seed: int = 0) -> list[dict]:
+    """One row per (batch, method, mode): cosine, per-layer cosines, 1-step effectiveness."""
+    device = x_train.device
+    data_gen = torch.Generator(device=device).manual_seed(seed)
+    guess_gen = torch.Generator(device=device).manual_seed(seed + 1)
+    order = torch.randperm(len(x_train), generator=data_gen, device=device)
+    exact_method = methods.get("backprop")
+    rows = []
+    for b in range(batches):
+        idx = order[b * batch_size:(b + 1) * batch_size]
+        if len(idx) == 0:
+            break
+        x, y = x_train[idx], y_train[idx]
+        exact = exact_method.estimate(model, x, y)
+        for spec in specs:
+            takes_mode = issubclass(type(spec.build()), methods.ActivationGuess)
+            for mode in (modes if takes_mode else [None]):
+                est = spec.build(**({"mode": mode} if mode else {})).estimate(model, x, y, guess_gen)
+                row = {"batch": b, "method": spec.label(), "mode": mode or "",
+                       "cosine": cosine_similarity(est, exact),
+                       "one_step_effectiveness": one_step_effectiveness(model, est, exact, x, y)}
+                row.update({f"cosine[{k}]": v for k, v in layer_cosine_similarity(est, exact).items()})
+                rows.append(row)
+    return rows

@@ -1,0 +1,170 @@
+"""`gradguess`: the command line the pipeline's rules call. Thin: parse, call the library, write."""
+from __future__ import annotations
+
+import argparse
+import csv
+import io as _io
+import logging
+import sys
+from pathlib import Path
+
+from gradguess import data as datasets
+from gradguess import io, methods
+from gradguess.optim import OPTIMIZERS
+
+log = logging.getLogger("gradguess")
+
+
+def _method_option(text: str) -> tuple[str, object]:
+    from gradguess.analysis import _parse_value
+
+    key, eq, value = text.partition("=")
+    if not eq:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, _parse_value(value)
+
+
+def _choice_error(kind: str, valid):
+    def check(value: str) -> str:
+        if value not in valid:
+            raise argparse.ArgumentTypeError(f"unknown {kind} {value!r}; valid {kind}s: {', '.join(valid)}")
+        return value
+    return check
+
+
+def cmd_train(args) -> int:
+    from gradguess.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        dataset=args.dataset, data_root=args.data_root, depth=args.depth, width=args.width,
+        method=args.method, method_options=dict(args.method_option), optimizer=args.optimizer, lr=args.lr,
+        momentum=args.momentum, weight_decay=args.weight_decay, batch_size=args.batch_size, epochs=args.epochs,
+        seed=args.seed, checkpoint_every=args.checkpoint_every, device=args.device, preset=args.preset)
+    result = train(cfg, args.out, checkpoint=args.checkpoint, snapshot_dir=args.snapshot_dir,
+                   progress=None if args.progress == "auto" else args.progress == "bar")
+    log.info("%s: %s", args.out, ", ".join(f"{k}={v}" for k, v in result.items()
+                                            if k in ("status", "train_acc", "test_acc", "diverged_epoch")))
+    return 0
+
+
+def cmd_data_prepare(args) -> int:
+    path = datasets.prepare(args.dataset, args.root, source=args.source, download=not args.no_download)
+    log.info("wrote %s", path)
+    return 0
+
+
+def cmd_cosine(args) -> int:
+    import torch
+
+    from gradguess.analysis import MethodSpec, measure, model_from_state
+    from gradguess.train import CheckpointError, resolve_device
+
+    specs = [MethodSpec.parse(m) for m in args.methods]
+    device = resolve_device(args.device)
+    try:
+        state = torch.load(args.checkpoint, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {args.checkpoint} does not exist") from None
+    except Exception as exc:
+        raise CheckpointError(f"checkpoint {args.checkpoint} is corrupt or unreadable "
+                              f"({type(exc).__name__}: {exc})") from exc
+    if isinstance(state, dict) and "model" in state:  # a training checkpoint, not a bare snapshot
+        state = state["model"]
+    try:
+        model = model_from_state(state).to(device)
+    except Exception as exc:
+        raise CheckpointError(f"{args.checkpoint} does not hold MLP weights ({exc})") from exc
+    data = datasets.load(args.dataset, args.data_root, device=device)
+    rows = measure(model, data.x_train, data.y_train, specs, args.modes, args.batches, args.batch_size, args.seed)
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    buf = _io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=["checkpoint", *columns])
+    writer.writeheader()
+    writer.writerows({"checkpoint": str(args.checkpoint), **r} for r in rows)
+    if args.out:
+        io.write_text(args.out, buf.getvalue())
+        log.info("wrote %d rows to %s", len(rows), args.out)
+    else:
+        sys.stdout.write(buf.getvalue())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gradguess", description=__doc__)
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    method_names = methods.names()
+
+    p = sub.add_parser("train", help="train one MLP with one gradient-guessing method",
+                       description="Train one MLP with one method; writes config.json, provenance.json, "
+                                   "metrics.csv and (last) result.json into --out, and resumes from --checkpoint.")
+    p.add_argument("--dataset", type=_choice_error("dataset", datasets.DATASETS), default="synthetic")
+    p.add_argument("--data-root", default="data", help="directory of prepared datasets (default: data)")
+    p.add_argument("--method", type=_choice_error("method", method_names), default="backprop",
+                   help=f"one of: {', '.join(method_names)}")
+    p.add_argument("--method-option", type=_method_option, action="append", default=[], metavar="KEY=VALUE",
+                   help="method option, e.g. mode=per_layer, layers=2, cosine=0.03, power=2 (repeatable)")
+    p.add_argument("--depth", type=int, default=3, help="number of linear layers (default: 3)")
+    p.add_argument("--width", type=int, default=128, help="hidden units per layer (default: 128)")
+    p.add_argument("--optimizer", type=_choice_error("optimizer", OPTIMIZERS), default="adamw")
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default: 0)")
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--checkpoint", default=None, help="checkpoint path (default: OUT/checkpoint.pt)")
+    p.add_argument("--checkpoint-every", type=int, default=1, help="epochs between checkpoints (default: 1)")
+    p.add_argument("--snapshot-dir", default=None, help="also save the weights after every epoch here")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1, ...")
+    p.add_argument("--preset", default=None, help="name of the config preset, stamped on the results")
+    p.add_argument("--progress", choices=("auto", "bar", "log"), default="auto",
+                   help="progress bar or log lines (default: a bar on a terminal)")
+    p.set_defaults(func=cmd_train)
+
+    d = sub.add_parser("data", help="dataset preparation").add_subparsers(dest="data_command", required=True,
+                                                                          metavar="SUBCOMMAND")
+    p = d.add_parser("prepare", help="download or import a dataset into one cached tensor file",
+                     description="Write ROOT/DATASET.pt from a torchvision download or from local files "
+                                 "(--source: MNIST idx[.gz], CIFAR python batches or .npz, SVHN .mat).")
+    p.add_argument("--dataset", type=_choice_error("dataset", datasets.DATASETS), required=True)
+    p.add_argument("--root", required=True, help="where the cached file goes")
+    p.add_argument("--source", default=None, help="directory of local files to import instead of downloading")
+    p.add_argument("--no-download", action="store_true", help="fail rather than download")
+    p.set_defaults(func=cmd_data_prepare)
+
+    p = sub.add_parser("cosine", help="cosine similarity and 1-step effectiveness of methods at a checkpoint",
+                       description="For a few training batches, compare each method's guess with backprop's "
+                                   "gradient at the given weights; one CSV row per batch, method and JVP mode.")
+    p.add_argument("--checkpoint", required=True, help="weights: an epoch snapshot or a training checkpoint")
+    p.add_argument("--dataset", type=_choice_error("dataset", datasets.DATASETS), required=True)
+    p.add_argument("--data-root", default="data")
+    p.add_argument("--methods", nargs="+", required=True, metavar="METHOD[:KEY=VALUE,...]",
+                   help=f"methods to measure, from: {', '.join(method_names)}")
+    p.add_argument("--modes", nargs="+", choices=methods.MODES, default=["joint"],
+                   help="JVP modes for activation-space methods (default: joint)")
+    p.add_argument("--batches", type=int, default=4)
+    p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", default=None, help="CSV path (default: stdout)")
+    p.set_defaults(func=cmd_cosine)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+    from gradguess.train import CheckpointError
+
+    try:
+        return args.func(args)
+    except (ValueError, datasets.DataError, CheckpointError) as exc:
+        print(f"gradguess: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""Training one MLP with one gradient-guessing method: the unit every pipeline run is made of.
+
+A run writes into its own directory:
+  config.json      the resolved settings (with the seed and preset)
+  provenance.json  code version, package versions, device
+  metrics.csv      one row per epoch: train/test loss and accuracy (the train
+                   columns average the epoch's batches as they were trained on,
+                   which costs nothing; result.json re-evaluates the whole train set)
+  result.json      status (completed | diverged) and final numbers; written last
+The checkpoint lives wherever the caller says (by default beside the outputs):
+a restarted run resumes from it and ends with the same weights, bit for bit
+on the CPU, as a run that was never interrupted.
+"""
+from __future__ import annotations
+
+import csv
+import io as _io
+import logging
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gradguess import data as datasets
+from gradguess import io, methods
+from gradguess.methods.base import mean_cross_entropy
+from gradguess.models import MLP
+from gradguess.optim import OPTIMIZERS, make_optimizer
+
+log = logging.getLogger("gradguess.train")
+
+CHECKPOINT_FORMAT = "gradguess-checkpoint-v1"
+METRIC_COLUMNS = ("epoch", "step", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")
+# settings a checkpoint must agree on to be resumed (epochs may grow: extending a run is fine)
+RESUME_KEYS = ("dataset", "depth", "width", "method", "method_options", "optimizer", "lr", "momentum",
+               "weight_decay", "batch_size", "seed")
+
+
+class CheckpointError(RuntimeError):
+    pass
+
+
+@dataclass
+class TrainConfig:
+    dataset: str = "synthetic"
+    data_root: str = "data"
+    depth: int = 3
+    width: int = 128
+    method: str = "backprop"
+    method_options: dict[str, Any] = field(default_factory=dict)
+    optimizer: str = "adamw"
+    lr: float = 1e-4
+    momentum: float = 0.0
+    weight_decay: float = 0.01
+    batch_size: int = 512
+    epochs: int = 10
+    seed: int = 0
+    checkpoint_every: int = 1
+    device: str = "auto"
+    preset: str | None = None
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown training setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
+        return cls(**values)
+
+    def validate(self) -> None:
+        methods.get(self.method, **self.method_options)  # names the bad method or option
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; valid optimizers: {', '.join(OPTIMIZERS)}")
+        if self.dataset not in datasets.DATASETS:
+            raise ValueError(f"unknown dataset {self.dataset!r}; valid datasets: {', '.join(datasets.DATASETS)}")
+        for name in ("depth", "width", "batch_size", "epochs", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} requested but CUDA is not available")
+    return device
+
+
+@torch.no_grad()
+def evaluate(model, x, y, batch_size: int = 4096) -> tuple[float, float]:
+    loss, correct = torch.zeros((), device=x.device), torch.zeros((), device=x.device)
+    for start in range(0, len(x), batch_size):
+        logits = model(x[start:start + batch_size])
+        yb = y[start:start + batch_size]
+        loss += mean_cross_entropy(logits, yb) * len(yb)
+        correct += (logits.argmax(1) == yb).sum()
+    return float(loss) / len(x), float(correct) / len(x)
+
+
+def load_checkpoint(path: Path, device: torch.device) -> dict:
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged file
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or unreadable ({type(exc).__name__}: {exc}); "
+            f"delete it to restart this run from scratch") from exc
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} is not a gradguess training checkpoint")
+    return state
+
+
+def _write_metrics(path: Path, rows: list[dict]) -> None:
+    buf = _io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=METRIC_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    io.write_text(path, buf.getvalue())
+
+
+def _format_row(row: dict, epochs: int) -> str:
+    return (f"epoch {row['epoch']}/{epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}  "
+            f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f}  ({row['seconds']:.1f} s)")
+
+
+def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None = None,
+          snapshot_dir: str | Path | None = None, progress: bool | None = None) -> dict:
+    """Train (or resume) one run; returns the result that is also written to result.json.
+
+    `snapshot_dir`, if given, receives the model weights after every epoch
+    (epoch_0000.pt is the initialisation): the trajectory that Figure 1 measures.
+    """
+    cfg.validate()
+    out_dir = Path(out_dir)
+    checkpoint = Path(checkpoint) if checkpoint is not None else out_dir / "checkpoint.pt"
+    device = resolve_device(cfg.device)
+    if progress is None:
+        progress = sys.stderr.isatty()
+
+    if cfg.dataset == "synthetic" and not (Path(cfg.data_root) / "synthetic.pt").exists():
+        datasets.prepare("synthetic", cfg.data_root)
+    data = datasets.load(cfg.dataset, cfg.data_root, device=device)
+
+    torch.manual_seed(cfg.seed)  # model initialisation, made on the CPU so every device starts equal
+    model = MLP(data.in_features, data.num_classes, cfg.depth, cfg.width).to(device)
+    estimator = methods.get(cfg.method, **cfg.method_options)
+    optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr,
+                               momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    data_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+    guess_gen = torch.Generator(device=device).manual_seed(cfg.seed + 2)
+
+    config = {**asdict(cfg), "resolved_device": str(device)}
+    io.write_json(out_dir / "config.json", config)
+    io.write_json(out_dir / "provenance.json", {**io.provenance(device), "seed": cfg.seed, "preset": cfg.preset})
+
+    rows: list[dict] = []
+    start_epoch, step = 1, 0
+    if checkpoint.exists():
+        state = load_checkpoint(checkpoint, device)
+        saved = state["config"]
+        mismatched = [k for k in RESUME_KEYS if saved.get(k) != config[k]]
+        if mismatched:
+            raise CheckpointError(f"checkpoint {checkpoint} was made with different settings "
+                                  f"({', '.join(f'{k}: {saved.get(k)!r} != {config[k]!r}' for k in mismatched)}); "
+                                  f"delete it or point --checkpoint elsewhere")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        data_gen.set_state(state["data_gen"].cpu())  # generator states are CPU byte tensors
+        guess_gen.set_state(state["guess_gen"].cpu())
+        rows, step, start_epoch = list(state["rows"]), state["step"], state["epoch"] + 1
+        log.info("resuming %s from epoch %d (%s)", out_dir, state["epoch"], checkpoint)
+    elif snapshot_dir is not None:
+        io.torch_save(model.state_dict(), Path(snapshot_dir) / "epoch_0000.pt")
+
+    n = len(data.x_train)
+    steps_per_epoch = math.ceil(n / cfg.batch_size)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=(start_epoch - 1) * steps_per_epoch,
+                   desc=f"{cfg.method} d{cfg.depth}-w{cfg.width} {cfg.dataset}", unit="step", dynamic_ncols=True)
+
+    status, began = "completed", time.time()
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        t0 = time.time()
+        model.train()
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device)
+        order = torch.randperm(n, generator=data_gen, device=device)
+        for begin in range(0, n, cfg.batch_size):
+            idx = order[begin:begin + cfg.batch_size]
+            x, y = data.x_train[idx], data.y_train[idx]
+            est = estimator.compute(model, x, y, guess_gen)
+            for name, p in model.named_parameters():
+                p.grad = est.grads[name]
+            optimizer.step()
+            # accumulate on the device: no host sync inside the epoch
+            loss_sum += est.loss * len(y)
+            correct += (est.logits.argmax(1) == y).sum()
+            step += 1
+            if bar is not None:
+                bar.update(1)
+        train_loss = float(loss_sum) / n
+        if not math.isfinite(train_loss) or not all(torch.isfinite(p).all() for p in model.parameters()):
+            status = "diverged"
+            log.warning("run %s diverged in epoch %d (train loss %s)", out_dir, epoch, train_loss)
+            rows.append({"epoch": epoch, "step": step, "train_loss": train_loss, "train_acc": float(correct) / n,
+                         "test_loss": float("nan"), "test_acc": float("nan"), "seconds": time.time() - t0})
+            _write_metrics(out_dir / "metrics.csv", rows)
+            break
+        model.eval()
+        test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
+        row = {"epoch": epoch, "step": step, "train_loss": train_loss, "train_acc": float(correct) / n,
+               "test_loss": test_loss, "test_acc": test_acc, "seconds": time.time() - t0}
+        rows.append(row)
+        _write_metrics(out_dir / "metrics.csv", rows)
+        if bar is not None:
+            bar.set_postfix(train_acc=f"{row['train_acc']:.3f}", test_acc=f"{test_acc:.3f}")
+        else:
+            log.info(_format_row(row, cfg.epochs))
+        if snapshot_dir is not None:
+            io.torch_save(model.state_dict(), Path(snapshot_dir) / f"epoch_{epoch:04d}.pt")
+        if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs:
+            io.torch_save({
+                "format": CHECKPOINT_FORMAT, "epoch": epoch, "step": step, "config": config,
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "data_gen": data_gen.get_state(), "guess_gen": guess_gen.get_state(), "rows": rows,
+            }, checkpoint)
+    if bar is not None:
+        bar.close()
+
+    result: dict[str, Any] = {"status": status, "epochs_completed": len(rows) if status == "completed" else len(rows) - 1,
+                              "epochs": cfg.epochs, "steps": step, "method": cfg.method, "seed": cfg.seed,
+                              "preset": cfg.preset, "wall_seconds": time.time() - began}
+    if status == "completed":
+        model.eval()
+        result["train_loss"], result["train_acc"] = evaluate(model, data.x_train, data.y_train)
+        result["test_loss"], result["test_acc"] = evaluate(model, data.x_test, data.y_test)
+        if rows:
+            result["best_test_acc"] = max(r["test_acc"] for r in rows)
+    else:
+        result["diverged_epoch"] = rows[-1]["epoch"]
+    io.write_json(out_dir / "result.json", result)
+    return result

@@ -1,0 +1,153 @@
+"""Training: resume, atomic artifacts, divergence, optimizers, and that the methods rank as the paper says."""
+import json
+import math
+
+import pytest
+import torch
+
+from gradguess import data, train as train_mod
+from gradguess.cli import main
+from gradguess.optim import make_optimizer
+from gradguess.train import CheckpointError, TrainConfig, train
+
+
+@pytest.fixture(scope="session")
+def data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    data.prepare("synthetic", root)
+    return root
+
+
+def small(data_root, **kw):
+    base = dict(dataset="synthetic", data_root=str(data_root), depth=3, width=32, method="wt",
+                lr=1e-3, batch_size=500, epochs=3, device="cpu")
+    return TrainConfig(**{**base, **kw})
+
+
+def weights(path):
+    return torch.load(path, weights_only=True)["model"]
+
+
+def test_resume_gives_bit_identical_weights(data_root, tmp_path, monkeypatch):
+    cfg = small(data_root)
+    full = train(cfg, tmp_path / "full", progress=False)
+
+    calls = {"n": 0}
+    real = train_mod.evaluate
+
+    def crash_in_epoch_two(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # the job is killed after epoch 1's checkpoint
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "evaluate", crash_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "cut", progress=False)
+    assert not (tmp_path / "cut" / "result.json").exists()  # an unfinished run has no result
+    assert torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)["epoch"] == 1
+    monkeypatch.setattr(train_mod, "evaluate", real)
+    resumed = train(cfg, tmp_path / "cut", progress=False)
+
+    a, b = weights(tmp_path / "full" / "checkpoint.pt"), weights(tmp_path / "cut" / "checkpoint.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert resumed["train_acc"] == full["train_acc"] and resumed["steps"] == full["steps"]
+    rows = lambda d: [l.split(",")[:6] for l in (tmp_path / d / "metrics.csv").read_text().splitlines()]
+    assert rows("full") == rows("cut")
+
+
+def test_run_directory_records_config_seed_and_provenance(data_root, tmp_path):
+    train(small(data_root, epochs=1, preset="quick"), tmp_path / "run", progress=False)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    prov = json.loads((tmp_path / "run" / "provenance.json").read_text())
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert config["method"] == "wt" and config["seed"] == 0
+    assert prov["seed"] == 0 and prov["preset"] == "quick" and prov["packages"]["torch"].startswith("2.14.1")
+    assert prov["code_version"]
+    assert result["status"] == "completed" and result["preset"] == "quick"
+    assert not list((tmp_path / "run").glob("*.tmp"))
+
+
+def test_corrupt_checkpoint_is_named_and_kept(data_root, tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.pt").write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="checkpoint.pt is corrupt"):
+        train(small(data_root), run, progress=False)
+    code = main(["train", "--dataset", "synthetic", "--data-root", str(data_root), "--width", "8",
+                 "--epochs", "1", "--out", str(run), "--device", "cpu"])
+    assert code == 2
+    assert "checkpoint.pt is corrupt" in capsys.readouterr().err
+    assert (run / "checkpoint.pt").read_bytes() == b"not a checkpoint at all"
+
+
+def test_checkpoint_from_other_settings_is_refused(data_root, tmp_path):
+    train(small(data_root, epochs=1), tmp_path / "run", progress=False)
+    with pytest.raises(CheckpointError, match="method: 'wt' != 'backprop'"):
+        train(small(data_root, epochs=1, method="backprop"), tmp_path / "run", progress=False)
+
+
+def test_divergence_is_recorded_and_exits_zero(data_root, tmp_path):
+    code = main(["-q", "train", "--dataset", "synthetic", "--data-root", str(data_root), "--method", "backprop",
+                 "--optimizer", "sgd", "--lr", "1e12", "--width", "16", "--epochs", "3", "--out",
+                 str(tmp_path / "run"), "--device", "cpu"])
+    assert code == 0
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["status"] == "diverged" and result["diverged_epoch"] == 1
+
+
+def test_progress_bar_mode(data_root, tmp_path, capsys):
+    train(small(data_root, epochs=1), tmp_path / "run", progress=True)
+    assert "step" in capsys.readouterr().err
+
+
+def test_stable_adamw_clips_the_update_after_a_gradient_spike():
+    """Wortsman et al. (2023): the step's lr is divided by max(1, RMS(g²/v̂))."""
+    p = torch.nn.Parameter(torch.zeros(4))
+    opt = make_optimizer("stable_adamw", [p], lr=0.1, weight_decay=0.0)
+    assert type(opt).__name__ == "StableAdamW"
+    b1, b2, eps = 0.9, 0.99, 1e-6
+    g1, g2 = torch.full((4,), 1e-3), torch.full((4,), 1.0)
+    p.grad = g1.clone()
+    opt.step()
+    before = p.detach().clone()
+    p.grad = g2.clone()
+    opt.step()
+    m = (b1 * (1 - b1) * g1 + (1 - b1) * g2) / (1 - b1**2)
+    v = (b2 * (1 - b2) * g1**2 + (1 - b2) * g2**2) / (1 - b2**2)
+    rms = float(((g2**2) / v).mean().sqrt())
+    assert rms > 1.2  # after a spike g²/v̂ exceeds 1, so the step is clipped
+    expected = -0.1 / max(1.0, rms) * m / (v.sqrt() + eps)
+    torch.testing.assert_close(p.detach() - before, expected, rtol=1e-3, atol=1e-7)
+
+
+@pytest.mark.parametrize("name,momentum", [("sgd", 0.0), ("sgd", 0.9), ("adamw", 0.0)])
+def test_optimizers_make_progress(name, momentum):
+    torch.manual_seed(0)
+    p = torch.nn.Parameter(torch.randn(5))
+    opt = make_optimizer(name, [p], lr=0.05, momentum=momentum, weight_decay=0.0)
+    for _ in range(50):
+        p.grad = 2 * p.detach()
+        opt.step()
+    assert float(p.norm()) < 0.5 * math.sqrt(5)
+    with pytest.raises(ValueError, match="valid optimizers: adamw, sgd, stable_adamw"):
+        make_optimizer("lbfgs", [p], lr=1.0)
+
+
+@pytest.fixture(scope="session")
+def mnist_root(tmp_path_factory, shared_data):
+    if not (shared_data / "mnist").exists():
+        pytest.skip(f"real MNIST not found at {shared_data / 'mnist'}")
+    root = tmp_path_factory.mktemp("mnist")
+    data.prepare("mnist", root, source=shared_data / "mnist")
+    return root
+
+
+@pytest.mark.slow
+def test_on_real_mnist_wt_beats_directional_and_backprop_beats_both(mnist_root, tmp_path):
+    acc = {}
+    for method in ("backprop", "wt", "directional"):
+        cfg = TrainConfig(dataset="mnist", data_root=str(mnist_root), depth=3, width=64, method=method,
+                          lr=1e-3, batch_size=512, epochs=2, device="cpu")
+        acc[method] = train(cfg, tmp_path / method, progress=False)["test_acc"]
+    assert acc["backprop"] > acc["wt"] + 0.02 > acc["directional"] + 0.04, acc
