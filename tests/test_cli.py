@@ -1,0 +1,104 @@
+"""The `gradguess` command line: help, clear errors, and the cosine analysis on real weights."""
+import csv
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from gradguess import data
+from gradguess.cli import main
+from gradguess.train import TrainConfig, train
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["data", "prepare", "--help"], ["cosine", "--help"]])
+def test_every_command_has_help(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    assert "usage: gradguess" in capsys.readouterr().out
+
+
+def test_console_script_is_installed():
+    out = subprocess.run([sys.executable, "-m", "gradguess.cli", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "train" in out.stdout
+
+
+def test_unknown_method_and_dataset_list_the_valid_ones(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--method", "magic", "--out", "x"])
+    err = capsys.readouterr().err
+    assert "unknown method 'magic'" in err and "wt" in err and "activation_mixing" in err
+    with pytest.raises(SystemExit):
+        main(["data", "prepare", "--dataset", "imagenet", "--root", "x"])
+    err = capsys.readouterr().err
+    assert "unknown dataset 'imagenet'" in err and "cifar100" in err and "synthetic" in err
+
+
+def test_bad_method_option_is_named(tmp_path, capsys):
+    code = main(["train", "--method", "downstream", "--method-option", "depth=2", "--out", str(tmp_path / "r")])
+    assert code == 2
+    assert "no option(s) depth" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cosine")
+    data.prepare("synthetic", root / "data")
+    cfg = TrainConfig(dataset="synthetic", data_root=str(root / "data"), depth=3, width=32, method="backprop",
+                      lr=1e-3, batch_size=500, epochs=1, device="cpu")
+    train(cfg, root / "run", snapshot_dir=root / "snaps", progress=False)
+    return root
+
+
+def test_snapshots_cover_every_epoch(trained):
+    assert sorted(p.name for p in (trained / "snaps").iterdir()) == ["epoch_0000.pt", "epoch_0001.pt"]
+
+
+def test_cosine_command_measures_methods_against_backprop(trained, tmp_path):
+    out = tmp_path / "cos.csv"
+    code = main(["-q", "cosine", "--checkpoint", str(trained / "snaps" / "epoch_0001.pt"), "--dataset", "synthetic",
+                 "--data-root", str(trained / "data"), "--methods", "backprop", "directional", "wt",
+                 "downstream:layers=1", "--modes", "joint", "per_layer", "--batches", "2", "--batch-size", "128",
+                 "--device", "cpu", "--out", str(out)])
+    assert code == 0
+    rows = list(csv.DictReader(out.open()))
+    by = {(r["method"], r["mode"], r["batch"]): r for r in rows}
+    assert len(rows) == 2 * (1 + 1 + 2 + 2)
+    assert float(by[("backprop", "", "0")]["cosine"]) == pytest.approx(1.0)
+    assert float(by[("backprop", "", "0")]["one_step_effectiveness"]) == pytest.approx(1.0)
+    assert float(by[("backprop", "", "0")]["cosine[layers.2]"]) == pytest.approx(1.0)
+    # the structured guess is far better aligned than the weight-space one (Figure 1's point)
+    for b in ("0", "1"):
+        assert float(by[("wt", "per_layer", b)]["cosine"]) > 5 * abs(float(by[("directional", "", b)]["cosine"]))
+    # a training checkpoint works as well as a bare snapshot
+    assert main(["-q", "cosine", "--checkpoint", str(trained / "run" / "checkpoint.pt"), "--dataset", "synthetic",
+                 "--data-root", str(trained / "data"), "--methods", "wt", "--batches", "1", "--device", "cpu",
+                 "--out", str(tmp_path / "c2.csv")]) == 0
+
+
+def test_cosine_command_names_a_corrupt_checkpoint(trained, tmp_path, capsys):
+    bad = tmp_path / "epoch_0003.pt"
+    bad.write_bytes(b"\x00garbage")
+    code = main(["cosine", "--checkpoint", str(bad), "--dataset", "synthetic", "--data-root", str(trained / "data"),
+                 "--methods", "wt"])
+    assert code == 2
+    assert "epoch_0003.pt is corrupt" in capsys.readouterr().err
+
+
+def test_metrics_on_known_cases():
+    from gradguess.metrics import effective_rank, one_step_effectiveness
+
+    assert effective_rank(torch.eye(7)) == pytest.approx(7.0)
+    assert effective_rank(torch.outer(torch.arange(1.0, 6.0), torch.ones(4))) == pytest.approx(1.0)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3))
+    x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    loss = torch.nn.functional.cross_entropy(model(x), y)
+    exact = dict(zip([n for n, _ in model.named_parameters()], torch.autograd.grad(loss, list(model.parameters()))))
+    assert one_step_effectiveness(model, exact, exact, x, y) == pytest.approx(1.0)
+    uphill = {n: -g for n, g in exact.items()}
+    assert one_step_effectiveness(model, uphill, exact, x, y) < 0
+    half = {n: 0.5 * g for n, g in exact.items()}
+    assert 0 < one_step_effectiveness(model, half, exact, x, y) <= 1.0
