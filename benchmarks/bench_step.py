@@ -7,16 +7,15 @@ A step is one gradient estimate plus one AdamW update on a fixed batch (data
 loading excluded). Methods are timed in interleaved rounds so that every
 method, backprop included, sees the same machine load; the ratio is each
 method's median over backprop's median. Peak memory is the extra memory one
-step needs above the model, optimizer state and batch: CUDA's allocator peak
-on a GPU, the process's peak RSS (measured in a fresh process per method) on
-the CPU.
+step needs above the model and batch: CUDA's allocator peak on a GPU (above
+the optimizer state too), on the CPU the rise of the peak RSS (Linux VmHWM,
+reset just before the step) in a fresh process per method.
 """
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
 import platform
-import resource
 import statistics
 import sys
 import time
@@ -61,17 +60,26 @@ def sync(device):
         torch.cuda.synchronize()
 
 
+def _status_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
 def cpu_peak_worker(args, name, options, queue):
     torch.set_num_threads(args.threads)
-    device = torch.device("cpu")
-    model, opt, x, y = setup(args, device)
+    model, opt, x, y = setup(args, torch.device("cpu"))
     est, gen = M.get(name, **options), torch.Generator().manual_seed(0)
-    # optimizer state exists after a first step; the baseline is everything but one step's temporaries
-    step(model, opt, M.get("backprop"), x, y, gen)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for _ in range(2):
-        step(model, opt, est, x, y, gen)
-    queue.put((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024)
+    for p in model.parameters():  # create AdamW's moment buffers before the baseline
+        p.grad = torch.zeros_like(p)
+    opt.step()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # Linux: reset the peak-RSS mark (VmHWM) to the current RSS
+    base = _status_kib("VmRSS")
+    step(model, opt, est, x, y, gen)
+    queue.put((_status_kib("VmHWM") - base) * 1024)
 
 
 def peak_memory(args, device, name, options):

@@ -68,6 +68,7 @@ def test_cosine_command_measures_methods_against_backprop(trained, tmp_path):
     assert len(rows) == 2 * (1 + 1 + 2 + 2)
     assert float(by[("backprop", "", "0")]["cosine"]) == pytest.approx(1.0)
     assert float(by[("backprop", "", "0")]["one_step_effectiveness"]) == pytest.approx(1.0)
+    assert float(by[("backprop", "", "0")]["one_step_effectiveness_norm_matched"]) == pytest.approx(1.0)
     assert float(by[("backprop", "", "0")]["cosine[layers.2]"]) == pytest.approx(1.0)
     # the structured guess is far better aligned than the weight-space one (Figure 1's point)
     for b in ("0", "1"):
@@ -102,3 +103,5 @@ def test_metrics_on_known_cases():
     assert one_step_effectiveness(model, uphill, exact, x, y) < 0
     half = {n: 0.5 * g for n, g in exact.items()}
     assert 0 < one_step_effectiveness(model, half, exact, x, y) <= 1.0
+    huge = {n: 1e4 * g for n, g in exact.items()}
+    assert one_step_effectiveness(model, huge, exact, x, y, match_norm=True) == pytest.approx(1.0)

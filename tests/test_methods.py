@@ -182,9 +182,9 @@ def test_downstream_backpropagates_random_vector_through_k_layers():
     model, x, y = make_problem(depth=5)
     ctx, guesses, _ = M.get("downstream", layers=2).probe(model, x, y, gen(8))
     noise = gen(8)
-    draws = [torch.randn(ctx.trace.preacts[i + 2 if i + 2 < 5 else i].shape, generator=noise, dtype=torch.float64)
+    draws = [torch.randn(ctx.shape(i + 2 if i + 2 < 5 else i), generator=noise, dtype=torch.float64)
              for i in range(5)]
-    s0 = ctx.trace.preacts[0].clone().requires_grad_(True)
+    s0 = model.layers[0](x).detach().requires_grad_(True)
     # x_3 = ReLU(s_2) as a function of s_0, built with autograd to compare against
     h = torch.relu(s0)
     h = torch.relu(model.layers[1](h))
@@ -201,7 +201,7 @@ def test_downstream_one_layer_is_wt_plus_next_mask():
     ctx, down, _ = M.get("downstream").probe(model, x, y, gen(9))
     _, wt, _ = M.get("wt").probe(model, x, y, gen(9))
     noise = gen(9)
-    z = [torch.randn(ctx.trace.preacts[min(i + 1, 3)].shape, generator=noise, dtype=torch.float64)
+    z = [torch.randn(ctx.shape(min(i + 1, 3)), generator=noise, dtype=torch.float64)
          for i in range(4)]
     for i in range(2):  # hidden layers followed by a hidden layer
         expected = ((z[i] * ctx.trace.masks[i + 1]) @ model.layers[i + 1].weight.detach()) * ctx.trace.masks[i]
@@ -223,13 +223,13 @@ def test_activation_mixing_guess_is_masked_mixture_of_batch_activations():
     model, x, y = make_problem(width=40, batch=5)
     ctx, guesses, _ = M.get("activation_mixing").probe(model, x, y, gen(11))
     for i in range(3):
-        acts = (ctx.trace.preacts[i] * ctx.trace.masks[i])
+        acts = ctx.trace.inputs[i + 1]
         for b in range(5):
             g = guesses[i][b]
             assert torch.all(g[ctx.trace.masks[i][b] == 0] == 0)
             assert float(g.norm()) == pytest.approx(40 ** 0.5)
             # unmasked part is a combination of the batch's activation vectors
-            keep = ctx.trace.masks[i][b] == 1
+            keep = ctx.trace.masks[i][b]
             basis = acts[:, keep].T
             coef = torch.linalg.lstsq(basis, g[keep][:, None]).solution
             torch.testing.assert_close((basis @ coef)[:, 0], g[keep], rtol=1e-8, atol=1e-9)

@@ -2,7 +2,8 @@
 
 For each batch, the exact gradient by backprop, then each method's guess on the
 same batch: its cosine similarity with the gradient (whole network and per
-layer) and its 1-step effectiveness (§4).
+layer) and its 1-step effectiveness (§4), both for the raw estimate and for
+the estimate rescaled to the gradient's norm.
 """
 from __future__ import annotations
 
@@ -85,7 +86,9 @@ def measure(model, x_train, y_train, specs: list[MethodSpec], modes: list[str], 
                 est = spec.build(**({"mode": mode} if mode else {})).estimate(model, x, y, guess_gen)
                 row = {"batch": b, "method": spec.label(), "mode": mode or "",
                        "cosine": cosine_similarity(est, exact),
-                       "one_step_effectiveness": one_step_effectiveness(model, est, exact, x, y)}
+                       "one_step_effectiveness": one_step_effectiveness(model, est, exact, x, y),
+                       "one_step_effectiveness_norm_matched":
+                           one_step_effectiveness(model, est, exact, x, y, match_norm=True)}
                 row.update({f"cosine[{k}]": v for k, v in layer_cosine_similarity(est, exact).items()})
                 rows.append(row)
     return rows

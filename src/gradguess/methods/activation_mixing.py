@@ -19,8 +19,8 @@ class ActivationMixing(ActivationGuess):
     def guess(self, ctx: GuessContext, i: int):
         if ctx.is_last(i):
             return ctx.normal(i)
-        s, mask = ctx.trace.preacts[i], ctx.trace.masks[i]
-        coeffs = torch.randn((ctx.batch, ctx.batch), generator=ctx.generator, device=s.device, dtype=s.dtype)
-        g = (coeffs @ (s * mask)) * mask
+        acts, mask = ctx.trace.inputs[i + 1], ctx.trace.masks[i]  # ReLU(s_i) and ReLU'(s_i)
+        coeffs = torch.randn((ctx.batch, ctx.batch), generator=ctx.generator, device=acts.device, dtype=acts.dtype)
+        g = (coeffs @ acts) * mask
         norm = g.norm(dim=1, keepdim=True).clamp_min(torch.finfo(g.dtype).tiny)
-        return g * (math.sqrt(s.shape[1]) / norm)
+        return g * (math.sqrt(acts.shape[1]) / norm)

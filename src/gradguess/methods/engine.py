@@ -48,7 +48,7 @@ class GuessContext:
 
     @property
     def num_layers(self) -> int:
-        return len(self.trace.preacts)
+        return len(self.trace.masks)
 
     @property
     def batch(self) -> int:
@@ -60,17 +60,17 @@ class GuessContext:
     def weight(self, i: int) -> Tensor:
         return self.model.layers[i].weight.detach()
 
-    def width(self, i: int) -> int:
-        return self.trace.preacts[i].shape[1]
+    def shape(self, i: int) -> tuple[int, int]:
+        return (self.batch, self.trace.width(i))
 
     def normal(self, i: int) -> Tensor:
         """N(0, I) noise shaped like layer i's pre-activations."""
-        s = self.trace.preacts[i]
-        return torch.randn(s.shape, generator=self.generator, device=s.device, dtype=s.dtype)
+        like = self.trace.logits
+        return torch.randn(self.shape(i), generator=self.generator, device=like.device, dtype=like.dtype)
 
     def uniform(self, i: int) -> Tensor:
-        s = self.trace.preacts[i]
-        return torch.rand(s.shape, generator=self.generator, device=s.device, dtype=s.dtype)
+        like = self.trace.logits
+        return torch.rand(self.shape(i), generator=self.generator, device=like.device, dtype=like.dtype)
 
 
 def output_error(logits: Tensor, y: Tensor) -> Tensor:

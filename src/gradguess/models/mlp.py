@@ -18,18 +18,18 @@ from torch import Tensor, nn
 class Trace:
     """What a forward pass leaves behind for gradient guessing.
 
-    For layer i (0-based): `inputs[i]` is x_i (the layer's input, flattened),
-    `preacts[i]` is s_i = W_i x_i + b_i and `masks[i]` is ReLU'(s_i) (None for
-    the last layer, which has no ReLU). `logits` is s_last.
+    For layer i (0-based): `inputs[i]` is x_i, the layer's (flattened) input,
+    and `masks[i]` is ReLU'(s_i) as booleans (None for the last layer, which has
+    no ReLU). Hidden pre-activations are not kept: where s_i > 0 they equal
+    x_{i+1}, and only that part is ever used. `logits` is s_last.
     """
 
     inputs: list[Tensor]
-    preacts: list[Tensor]
     masks: list[Tensor | None]
+    logits: Tensor
 
-    @property
-    def logits(self) -> Tensor:
-        return self.preacts[-1]
+    def width(self, i: int) -> int:
+        return self.logits.shape[1] if self.masks[i] is None else self.masks[i].shape[1]
 
 
 class MLP(nn.Module):
@@ -54,20 +54,16 @@ class MLP(nn.Module):
     @torch.no_grad()
     def trace(self, x: Tensor) -> Trace:
         """Forward pass that keeps every layer's input, pre-activation and ReLU mask."""
-        inputs, preacts, masks = [], [], []
+        inputs, masks = [], []
         h = x.flatten(1)
-        last = len(self.layers) - 1
-        for i, layer in enumerate(self.layers):
+        for layer in self.layers[:-1]:
             inputs.append(h)
             s = layer(h)
-            preacts.append(s)
-            if i < last:
-                mask = (s > 0).to(s.dtype)
-                masks.append(mask)
-                h = s * mask
-            else:
-                masks.append(None)
-        return Trace(inputs, preacts, masks)
+            masks.append(s > 0)
+            h = torch.relu(s)
+        inputs.append(h)
+        masks.append(None)
+        return Trace(inputs, masks, self.layers[-1](h))
 
     def param_names(self, i: int) -> tuple[str, str | None]:
         """Names in `named_parameters()` of layer i's weight and bias."""
