@@ -258,3 +258,17 @@ def test_registry_errors_name_the_valid_choices():
         M.get("wt", mode="both")
     assert set(M.names()) >= {"backprop", "directional", "activation_perturbation", "activation_mixing", "wt",
                               "downstream", "self_sharpening", "cosine_matched_directional", "wt_sv_power"}
+
+
+def test_activation_mixing_stays_finite_when_a_layer_is_dead_for_an_example():
+    model, x, y = make_problem(width=12, batch=4)
+    with torch.no_grad():  # example 0 switches every unit of layer 0 off
+        model.layers[0].bias.fill_(-1e3)
+        model.layers[0].bias[:3] = 0.0
+        x[0] = 0.0
+    ctx, guesses, _ = M.get("activation_mixing").probe(model, x, y, gen(13))
+    assert not ctx.trace.masks[0][0].any()
+    assert torch.equal(guesses[0][0], torch.zeros_like(guesses[0][0]))
+    assert all(torch.isfinite(g).all() for g in guesses)
+    grads = M.get("activation_mixing").estimate(model, x, y, gen(13))
+    assert all(torch.isfinite(g).all() for g in grads.values())

@@ -78,14 +78,67 @@ def cmd_cosine(args) -> int:
     rows = measure(model, data.x_train, data.y_train, specs, args.modes, args.batches, args.batch_size, args.seed)
     columns = list(dict.fromkeys(k for r in rows for k in r))
     buf = _io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=["checkpoint", *columns])
+    stamp = {"checkpoint": str(args.checkpoint)}
+    if args.epoch is not None:
+        stamp["epoch"] = args.epoch
+    writer = csv.DictWriter(buf, fieldnames=[*stamp, *columns])
     writer.writeheader()
-    writer.writerows({"checkpoint": str(args.checkpoint), **r} for r in rows)
+    writer.writerows({**stamp, **r} for r in rows)
     if args.out:
         io.write_text(args.out, buf.getvalue())
         log.info("wrote %d rows to %s", len(rows), args.out)
     else:
         sys.stdout.write(buf.getvalue())
+    return 0
+
+
+def cmd_report_gather(args) -> int:
+    from gradguess.report.tables import gather_runs
+
+    runs, curves = gather_runs(args.results)
+    io.write_text(args.runs, runs.to_csv(index=False))
+    io.write_text(args.curves, curves.to_csv(index=False))
+    log.info("gathered %d runs (%d diverged)", len(runs), int((runs["status"] == "diverged").sum()))
+    return 0
+
+
+def cmd_report_artifact(args) -> int:
+    import pandas as pd
+
+    from gradguess.report import figures, tables
+
+    frame = pd.read_csv(args.source)
+    if args.artifact == "table2":
+        long = tables.table2(frame)
+        header, body = tables.table2_wide(long)
+        tables.write_table(long, header, body, args.out_prefix, "Table 2: train and test accuracy (%)", args.preset)
+    else:
+        getattr(figures, args.artifact)(frame, args.out_prefix, args.preset)
+    log.info("wrote %s.*", args.out_prefix)
+    return 0
+
+
+def cmd_report_figure1(args) -> int:
+    import pandas as pd
+
+    from gradguess.report import figures, tables
+
+    frame = pd.concat([pd.read_csv(p) for p in args.measurements], ignore_index=True)
+    figures.figure1(frame, args.figure_prefix, args.preset)
+    long, header, body = tables.figure1_table(frame)
+    tables.write_table(long, header, body, args.table_prefix,
+                       "Figure 1 (table): mean ± std over the backprop trajectory", args.preset)
+    return 0
+
+
+def cmd_report_readme(args) -> int:
+    import json
+
+    from gradguess.report.readme import write_config, write_readme
+
+    config = json.loads(args.config_json)
+    write_config(args.config_out, config, args.configfiles)
+    write_readme(args.out, [*args.artifacts, args.config_out], config, args.configfiles)
     return 0
 
 
@@ -148,8 +201,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
+    p.add_argument("--epoch", type=int, default=None, help="epoch the weights are from, written as a column")
     p.add_argument("--out", default=None, help="CSV path (default: stdout)")
     p.set_defaults(func=cmd_cosine)
+
+    r = sub.add_parser("report", help="gather results into the paper's tables and figures").add_subparsers(
+        dest="report_command", required=True, metavar="ARTIFACT")
+    p = r.add_parser("gather", help="one table of runs and one of per-epoch curves from run directories")
+    p.add_argument("--results", nargs="+", required=True, help="result.json of each run")
+    p.add_argument("--runs", required=True, help="output CSV, one row per run")
+    p.add_argument("--curves", required=True, help="output CSV, one row per run and epoch")
+    p.set_defaults(func=cmd_report_gather)
+    for name, source, helptext in (("table2", "--runs", "Table 2 as CSV, Markdown and LaTeX"),
+                                   ("figure3", "--runs", "Figure 3 as PNG and PDF"),
+                                   ("figure11", "--curves", "Figure 11 as PNG and PDF")):
+        p = r.add_parser(name, help=helptext)
+        p.add_argument(source, required=True, dest="source", help="CSV from `gradguess report gather`")
+        p.add_argument("--out-prefix", required=True, help="path without suffix, e.g. paper_figures/table2")
+        p.add_argument("--preset", required=True, help="preset name, stamped on the artifact")
+        p.set_defaults(func=cmd_report_artifact, artifact=name)
+    p = r.add_parser("figure1", help="Figure 1 (PNG, PDF) and its table (CSV, Markdown, LaTeX)")
+    p.add_argument("--measurements", nargs="+", required=True, help="CSVs from `gradguess cosine --epoch`")
+    p.add_argument("--figure-prefix", required=True)
+    p.add_argument("--table-prefix", required=True)
+    p.add_argument("--preset", required=True)
+    p.set_defaults(func=cmd_report_figure1)
+    p = r.add_parser("readme", help="paper_figures/README.md and the resolved config")
+    p.add_argument("--out", required=True)
+    p.add_argument("--config-out", required=True)
+    p.add_argument("--config-json", required=True, help="the resolved config, as JSON")
+    p.add_argument("--configfiles", nargs="*", default=[])
+    p.add_argument("--artifacts", nargs="+", required=True)
+    p.set_defaults(func=cmd_report_readme)
     return parser
 
 

@@ -22,5 +22,7 @@ class ActivationMixing(ActivationGuess):
         acts, mask = ctx.trace.inputs[i + 1], ctx.trace.masks[i]  # ReLU(s_i) and ReLU'(s_i)
         coeffs = torch.randn((ctx.batch, ctx.batch), generator=ctx.generator, device=acts.device, dtype=acts.dtype)
         g = (coeffs @ acts) * mask
-        norm = g.norm(dim=1, keepdim=True).clamp_min(torch.finfo(g.dtype).tiny)
-        return g * (math.sqrt(acts.shape[1]) / norm)
+        norm = g.norm(dim=1, keepdim=True)
+        # an example whose units are all dead at this layer has nothing to guess: keep it zero
+        scale = torch.where(norm > 0, math.sqrt(acts.shape[1]) / norm, torch.zeros_like(norm))
+        return g * scale

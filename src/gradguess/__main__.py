@@ -1,0 +1,5 @@
+import sys
+
+from gradguess.cli import main
+
+sys.exit(main())

@@ -1,0 +1,50 @@
+"""How methods, datasets and architectures are named and ordered in the paper's tables and figures."""
+from __future__ import annotations
+
+METHOD_LABELS = {
+    "directional": "Directional descent",
+    "activation_perturbation": "Activation perturbation",
+    "activation_mixing": "Activation mixing",
+    "wt": "W^T",
+    "downstream": "1-layer downstream",
+    "self_sharpening": "Self-sharpening",
+    "backprop": "Backprop (oracle)",
+    "cosine_matched_directional": "Cosine-matched directional",
+    "wt_sv_power": "W^T (SV power)",
+}
+METHOD_ORDER = list(METHOD_LABELS)
+DATASET_LABELS = {"cifar100": "CIFAR100", "cifar10": "CIFAR10", "svhn": "SVHN", "mnist": "MNIST",
+                  "synthetic": "Synthetic"}
+DATASET_ORDER = list(DATASET_LABELS)
+# one colour per method across every figure
+PALETTE = dict(zip(METHOD_ORDER, ["#7f7f7f", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#ff7f0e", "#000000",
+                                  "#8c564b", "#e377c2"]))
+
+
+def method_label(name: str) -> str:
+    base, _, opts = name.partition(":")
+    return METHOD_LABELS.get(base, base) + (f" ({opts})" if opts else "")
+
+
+def method_key(name: str) -> int:
+    base = name.partition(":")[0]
+    return METHOD_ORDER.index(base) if base in METHOD_ORDER else len(METHOD_ORDER)
+
+
+def dataset_label(name: str) -> str:
+    return DATASET_LABELS.get(name, name)
+
+
+def dataset_key(name: str) -> int:
+    return DATASET_ORDER.index(name) if name in DATASET_ORDER else len(DATASET_ORDER)
+
+
+def arch_label(depth: int, width: int) -> str:
+    return f"D:{depth}, W:{width}"
+
+
+def arch_params(depth: int, width: int, in_features: int = 3072, classes: int = 10) -> int:
+    """Parameter count, the paper's order for architectures (Figure 3's x-axis)."""
+    if depth == 1:
+        return in_features * classes + classes
+    return (in_features + 1) * width + (depth - 2) * (width + 1) * width + (width + 1) * classes

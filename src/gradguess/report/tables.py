@@ -1,0 +1,143 @@
+"""Gathering run results and laying out the paper's tables (CSV, Markdown, LaTeX)."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from gradguess import io
+from gradguess.report.names import (arch_label, arch_params, dataset_key, dataset_label, method_key,
+                                    method_label)
+
+RUN_KEYS = ("dataset", "depth", "width", "method", "seed")
+
+
+def gather_runs(result_paths: Iterable[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per run (final numbers) and one row per run and epoch (curves), from each run directory."""
+    runs, curves = [], []
+    for path in map(Path, result_paths):
+        result = json.loads(path.read_text())
+        config = json.loads((path.parent / "config.json").read_text())
+        keys = {k: config[k] for k in RUN_KEYS}
+        runs.append({**keys, "optimizer": config["optimizer"], "lr": config["lr"], "epochs": config["epochs"],
+                     "preset": config.get("preset"), "status": result["status"],
+                     "epochs_completed": result["epochs_completed"], "train_acc": result.get("train_acc"),
+                     "test_acc": result.get("test_acc"), "train_loss": result.get("train_loss"),
+                     "test_loss": result.get("test_loss"), "run_dir": str(path.parent)})
+        metrics = pd.read_csv(path.parent / "metrics.csv")
+        for k, v in keys.items():
+            metrics[k] = v
+        curves.append(metrics)
+    curves_df = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
+    return pd.DataFrame(runs), curves_df
+
+
+def mean_std(values: pd.Series) -> tuple[float, float]:
+    values = values.dropna()
+    if values.empty:
+        return math.nan, math.nan
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def table2(runs: pd.DataFrame) -> pd.DataFrame:
+    """Long form: accuracy (%) mean ± std over seeds per architecture, method, dataset and split."""
+    rows = []
+    for (depth, width, method, dataset), group in runs.groupby(["depth", "width", "method", "dataset"]):
+        done = group[group["status"] == "completed"]
+        for split in ("train", "test"):
+            mean, std = mean_std(done[f"{split}_acc"] * 100)
+            rows.append({"depth": depth, "width": width, "method": method, "dataset": dataset, "split": split,
+                         "mean": mean, "std": std, "seeds": len(group), "diverged": int((group["status"] == "diverged").sum())})
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out["_a"] = [arch_params(d, w) for d, w in zip(out["depth"], out["width"])]
+    out["_m"] = out["method"].map(method_key)
+    out["_d"] = out["dataset"].map(dataset_key)
+    return out.sort_values(["_a", "_m", "split", "_d"]).drop(columns=["_a", "_m", "_d"]).reset_index(drop=True)
+
+
+def format_cell(mean: float, std: float, diverged: int = 0, digits: int = 1) -> str:
+    if math.isnan(mean):
+        return "diverged" if diverged else "–"
+    cell = f"{mean:.{digits}f} ± {std:.{digits}f}"
+    return cell + (f" ({diverged} div.)" if diverged else "")
+
+
+def table2_wide(long: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """The paper's layout: rows (architecture, method), columns train/test × dataset."""
+    datasets = sorted(long["dataset"].unique(), key=dataset_key)
+    header = ["Architecture", "Method"] + [f"{split.title()} {dataset_label(d)}" for split in ("train", "test")
+                                             for d in datasets]
+    body = []
+    for (depth, width, method), group in long.groupby(["depth", "width", "method"], sort=False):
+        cells = {(r.split, r.dataset): format_cell(r.mean, r.std, r.diverged) for r in group.itertuples()}
+        body.append([arch_label(depth, width), method_label(method)] +
+                    [cells.get((split, d), "–") for split in ("train", "test") for d in datasets])
+    return header, body
+
+
+def markdown(header: list[str], body: list[list[str]], title: str = "") -> str:
+    lines = [f"{title}\n"] if title else []
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "|".join("---" for _ in header) + "|")
+    lines += ["| " + " | ".join(row) + " |" for row in body]
+    return "\n".join(lines) + "\n"
+
+
+def _tex(text: str) -> str:
+    text = text.replace("\\", r"\textbackslash{}")
+    for ch in "&%$#_{}":
+        text = text.replace(ch, "\\" + ch)
+    return text.replace("±", r"$\pm$").replace("W^T", r"$W^\top$").replace("^", r"\^{}")
+
+
+def latex(header: list[str], body: list[list[str]], caption: str = "") -> str:
+    lines = [r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{" + "l" * 2 + "c" * (len(header) - 2) + "}",
+             r"\toprule", " & ".join(_tex(h) for h in header) + r" \\", r"\midrule"]
+    previous = None
+    for row in body:
+        first = row[0] if row[0] != previous else ""
+        if previous is not None and row[0] != previous:
+            lines.append(r"\midrule")
+        previous = row[0]
+        lines.append(" & ".join(_tex(c) for c in [first, *row[1:]]) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if caption:
+        lines.append(r"\caption{" + _tex(caption) + "}")
+    lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def write_table(long: pd.DataFrame, header, body, prefix: str | Path, title: str, preset: str) -> list[Path]:
+    """CSV (long form, stamped with the preset), Markdown and LaTeX (the paper's layout)."""
+    prefix = Path(prefix)
+    stamp = f"{title} (gradguess preset: {preset})"
+    io.write_text(prefix.with_suffix(".csv"), long.assign(preset=preset).to_csv(index=False))
+    io.write_text(prefix.with_suffix(".md"), markdown(header, body, f"**{stamp}**"))
+    io.write_text(prefix.with_suffix(".tex"), latex(header, body, stamp))
+    return [prefix.with_suffix(s) for s in (".csv", ".md", ".tex")]
+
+
+def figure1_table(measurements: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[list[str]]]:
+    """Figure 1's table: mean ± std over the whole trajectory (all epochs and batches) per method and mode."""
+    rows = []
+    for (method, mode), g in measurements.groupby(["method", "mode"], dropna=False):
+        row = {"method": method, "mode": mode if isinstance(mode, str) else ""}
+        for col in ("cosine", "one_step_effectiveness", "one_step_effectiveness_norm_matched"):
+            row[f"{col}_mean"], row[f"{col}_std"] = mean_std(g[col])
+        rows.append(row)
+    long = pd.DataFrame(rows)
+    long["_m"] = long["method"].map(method_key)
+    long = long.sort_values(["_m", "mode"]).drop(columns="_m").reset_index(drop=True)
+    header = ["Method", "JVP mode", "Cosine similarity", "1-step effectiveness", "1-step (norm-matched)"]
+    body = [["Backprop (oracle)", "", "1", "1", "1"]] if "backprop" not in set(long["method"]) else []
+    for r in long.itertuples():
+        body.append([method_label(r.method), r.mode,
+                     f"{r.cosine_mean:.2g} ± {r.cosine_std:.2g}",
+                     f"{r.one_step_effectiveness_mean:.1e} ± {r.one_step_effectiveness_std:.1e}",
+                     f"{r.one_step_effectiveness_norm_matched_mean:.1e} ± {r.one_step_effectiveness_norm_matched_std:.1e}"])
+    return long, header, body

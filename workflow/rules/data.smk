@@ -1,0 +1,26 @@
+# Datasets: one job per dataset, each a cached tensor file that every run loads in under a second.
+
+
+localrules:
+    prepare_data,  # login nodes have the internet that compute nodes often lack
+
+
+rule prepare_data:
+    output:
+        data=f"{DATA}/{{dataset}}.pt",
+    params:
+        root=DATA,
+        source=source_flag,
+    log:
+        "logs/prepare_data/{dataset}.log",
+    wildcard_constraints:
+        dataset="mnist|svhn|cifar10|cifar100|synthetic",
+    resources:
+        runtime=120,
+        mem_mb=8000,
+    conda:
+        CONDA_ENV
+    container:
+        config["container"]
+    shell:
+        "{GG} data prepare --dataset {wildcards.dataset} --root {params.root:q} {params.source} > {log} 2>&1"

@@ -1,0 +1,25 @@
+# Figure 11: train and test curves of the Table 2 runs.
+
+
+localrules:
+    figure11,
+
+
+rule figure11:
+    input:
+        curves=rules.gather_runs.output.curves,
+    output:
+        png=report("paper_figures/figure11.png", caption="../report/figure11.rst", category="Table 2"),
+        pdf="paper_figures/figure11.pdf",
+    params:
+        prefix="paper_figures/figure11",
+        preset=PRESET,
+    log:
+        "logs/figure11.log",
+    conda:
+        CONDA_ENV
+    container:
+        config["container"]
+    shell:
+        "{GG} report figure11 --curves {input.curves} --out-prefix {params.prefix} --preset {params.preset:q}"
+        " > {log} 2>&1"

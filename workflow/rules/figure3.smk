@@ -1,0 +1,24 @@
+# Figure 3: accuracy against (depth, width) per dataset, from the gathered Table 2 runs.
+
+
+localrules:
+    figure3,
+
+
+rule figure3:
+    input:
+        runs=rules.gather_runs.output.runs,
+    output:
+        png=report("paper_figures/figure3.png", caption="../report/figure3.rst", category="Table 2"),
+        pdf="paper_figures/figure3.pdf",
+    params:
+        prefix="paper_figures/figure3",
+        preset=PRESET,
+    log:
+        "logs/figure3.log",
+    conda:
+        CONDA_ENV
+    container:
+        config["container"]
+    shell:
+        "{GG} report figure3 --runs {input.runs} --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"

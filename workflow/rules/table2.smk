@@ -1,0 +1,43 @@
+# Table 2: every run's result file gathered into one table, then laid out as the paper's table.
+
+
+localrules:
+    gather_runs,
+    table2,
+
+
+rule gather_runs:
+    input:
+        results=[f"{d}/result.json" for d in table2_run_dirs()],
+        metrics=[f"{d}/metrics.csv" for d in table2_run_dirs()],
+    output:
+        runs="results/tables/runs.csv",
+        curves="results/tables/curves.csv",
+    log:
+        "logs/gather_runs.log",
+    conda:
+        CONDA_ENV
+    container:
+        config["container"]
+    shell:
+        "{GG} report gather --results {input.results} --runs {output.runs} --curves {output.curves} > {log} 2>&1"
+
+
+rule table2:
+    input:
+        runs=rules.gather_runs.output.runs,
+    output:
+        csv=report("paper_figures/table2.csv", caption="../report/table2.rst", category="Table 2"),
+        md="paper_figures/table2.md",
+        tex="paper_figures/table2.tex",
+    params:
+        prefix="paper_figures/table2",
+        preset=PRESET,
+    log:
+        "logs/table2.log",
+    conda:
+        CONDA_ENV
+    container:
+        config["container"]
+    shell:
+        "{GG} report table2 --runs {input.runs} --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"

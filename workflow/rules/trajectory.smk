@@ -1,0 +1,35 @@
+# The backprop run whose per-epoch weights Figure 1 measures (§4): the weights after every epoch
+# go to snapshots/ beside the declared outputs, like the checkpoint, so a resubmitted job resumes.
+
+
+def trajectory_settings():
+    s = run_settings("backprop", TRAJ["dataset"], TRAJ["depth"], TRAJ["width"], TRAJ["seed"], TRAJ["epochs"])
+    s.update(optimizer=TRAJ["optimizer"], lr=TRAJ["lr"], batch_size=TRAJ["batch_size"], checkpoint_every=1)
+    return s
+
+
+rule capture_trajectory:
+    input:
+        data=data_file(TRAJ["dataset"]),
+    output:
+        result=f"{TRAJ_DIR}/result.json",
+        metrics=f"{TRAJ_DIR}/metrics.csv",
+    params:
+        args=train_args(trajectory_settings()),
+        out=TRAJ_DIR,
+        snapshots=f"{TRAJ_DIR}/snapshots",
+        checkpoint=checkpoint_path(TRAJ_DIR, trajectory_settings()),
+    log:
+        "logs/capture_trajectory.log",
+    threads: job("trajectory", "cpus")
+    resources:
+        gpu=job("trajectory", "gpu"),
+        runtime=job("trajectory", "runtime"),
+        mem_mb=job("trajectory", "mem_mb"),
+    conda:
+        CONDA_ENV
+    container:
+        config["container"]
+    shell:
+        "OMP_NUM_THREADS={threads} {GG} train {params.args} --out {params.out:q} --snapshot-dir {params.snapshots:q}"
+        " --checkpoint {params.checkpoint:q} > {log} 2>&1"
