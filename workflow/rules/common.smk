@@ -1,7 +1,8 @@
-# Helpers shared by the rule files: config validation, paths, and the settings of each run.
-# Wiring only: what a run computes lives in the gradguess library.
+# Helpers shared by every .smk file (config validation, paths, the settings of each run).
+# Wiring only; what a run computes lives in the gradguess library.
 import hashlib
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -16,10 +17,13 @@ DATA = config["data"]["root"]
 SRC = str(Path(workflow.basedir) / "src")
 CONDA_ENV = "../../envs/gradguess.yaml"
 
-# Under --sdm conda/apptainer `python` is the environment's; otherwise the interpreter running
-# Snakemake (the project's .venv), so no environment needs activating first.
-_PYTHON = "python" if workflow.deployment_settings.deployment_method else shlex.quote(sys.executable)
-GG = f"PYTHONPATH={shlex.quote(SRC)}${{PYTHONPATH:+:$PYTHONPATH}} {_PYTHON} -m gradguess"
+# Jobs run `python -m gradguess` from this checkout's src/. Under --sdm conda/apptainer that
+# `python` is the environment's; otherwise put the interpreter running Snakemake (the project's
+# .venv) first on PATH, so that no environment needs activating. Jobs inherit this environment,
+# and a SLURM job step parses this file again, so the same holds there.
+os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])))
+if not workflow.deployment_settings.deployment_method:
+    os.environ.update(PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
 
 
 def _source_exists(dataset):
@@ -86,6 +90,17 @@ def train_args(s):
     return " ".join(args)
 
 
+def trajectory_settings():
+    s = run_settings("backprop", TRAJ["dataset"], TRAJ["depth"], TRAJ["width"], TRAJ["seed"], TRAJ["epochs"])
+    s.update(optimizer=TRAJ["optimizer"], lr=TRAJ["lr"], batch_size=TRAJ["batch_size"], checkpoint_every=1)
+    return s
+
+
+def table2_settings(wildcards):
+    return run_settings(wildcards.method, wildcards.dataset, wildcards.depth, wildcards.width, wildcards.seed,
+                        config["table2"]["epochs"])
+
+
 def table2_run_dirs():
     t = config["table2"]
     return [f"results/train/{d}/d{a['depth']}-w{a['width']}/{m}/seed{s}"
@@ -103,6 +118,21 @@ PAPER_FIGURES = {
     "figure3": ["paper_figures/figure3.png", "paper_figures/figure3.pdf"],
     "figure11": ["paper_figures/figure11.png", "paper_figures/figure11.pdf"],
 }
+
+
+def prefix_of(name):
+    """A params function: the named output's path without its suffix (artifacts come in several formats)."""
+    return lambda wildcards, output: os.path.splitext(output[name])[0]
+
+
+def dirname_of(name, where="output"):
+    """A params function: the directory of the named input or output file."""
+    return lambda wildcards, input, output: os.path.dirname((input if where == "input" else output)[name])
+
+
+def preset_name(wildcards):
+    # a function, not the string: the linter takes the preset "paper" for a prefix of "paper_figures/"
+    return PRESET
 
 
 def job(kind, key):

@@ -9,7 +9,7 @@ rule prepare_data:
     output:
         data=f"{DATA}/{{dataset}}.pt",
     params:
-        root=DATA,
+        root=dirname_of("data"),
         source=source_flag,
     log:
         "logs/prepare_data/{dataset}.log",
@@ -23,4 +23,4 @@ rule prepare_data:
     container:
         config["container"]
     shell:
-        "{GG} data prepare --dataset {wildcards.dataset} --root {params.root:q} {params.source} > {log} 2>&1"
+        "python -m gradguess data prepare --dataset {wildcards.dataset} --root {params.root:q} {params.source} > {log} 2>&1"

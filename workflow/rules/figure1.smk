@@ -12,10 +12,11 @@ rule measure_guesses:
     output:
         measurements="results/figure1/epoch_{epoch}.csv",
     params:
-        snapshot=lambda wildcards: f"{TRAJ_DIR}/snapshots/epoch_{wildcards.epoch}.pt",
+        snapshot=lambda wildcards, input: os.path.join(os.path.dirname(input.trajectory), "snapshots",
+                                                       f"epoch_{wildcards.epoch}.pt"),
         epoch=lambda wildcards: int(wildcards.epoch),
         dataset=TRAJ["dataset"],
-        root=DATA,
+        root=dirname_of("data", "input"),
         methods=" ".join(config["figure1"]["methods"]),
         modes=" ".join(config["figure1"]["modes"]),
         batches=config["figure1"]["batches"],
@@ -34,7 +35,7 @@ rule measure_guesses:
     container:
         config["container"]
     shell:
-        "OMP_NUM_THREADS={threads} {GG} cosine --checkpoint {params.snapshot:q} --epoch {params.epoch}"
+        "OMP_NUM_THREADS={threads} python -m gradguess cosine --checkpoint {params.snapshot:q} --epoch {params.epoch}"
         " --dataset {params.dataset} --data-root {params.root:q} --methods {params.methods} --modes {params.modes}"
         " --batches {params.batches} --batch-size {params.batch_size} --out {output.measurements:q} > {log} 2>&1"
 
@@ -50,9 +51,9 @@ rule figure1:
         table_md="paper_figures/figure1_table.md",
         table_tex="paper_figures/figure1_table.tex",
     params:
-        figure="paper_figures/figure1",
-        table="paper_figures/figure1_table",
-        preset=PRESET,
+        figure=prefix_of("png"),
+        table=prefix_of("table_csv"),
+        preset=preset_name,
     log:
         "logs/figure1.log",
     conda:
@@ -60,5 +61,5 @@ rule figure1:
     container:
         config["container"]
     shell:
-        "{GG} report figure1 --measurements {input.measurements} --figure-prefix {params.figure}"
+        "python -m gradguess report figure1 --measurements {input.measurements} --figure-prefix {params.figure}"
         " --table-prefix {params.table} --preset {params.preset:q} > {log} 2>&1"

@@ -12,8 +12,8 @@ rule figure11:
         png=report("paper_figures/figure11.png", caption="../report/figure11.rst", category="Table 2"),
         pdf="paper_figures/figure11.pdf",
     params:
-        prefix="paper_figures/figure11",
-        preset=PRESET,
+        prefix=prefix_of("png"),
+        preset=preset_name,
     log:
         "logs/figure11.log",
     conda:
@@ -21,5 +21,5 @@ rule figure11:
     container:
         config["container"]
     shell:
-        "{GG} report figure11 --curves {input.curves} --out-prefix {params.prefix} --preset {params.preset:q}"
+        "python -m gradguess report figure11 --curves {input.curves} --out-prefix {params.prefix} --preset {params.preset:q}"
         " > {log} 2>&1"

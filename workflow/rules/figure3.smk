@@ -12,8 +12,8 @@ rule figure3:
         png=report("paper_figures/figure3.png", caption="../report/figure3.rst", category="Table 2"),
         pdf="paper_figures/figure3.pdf",
     params:
-        prefix="paper_figures/figure3",
-        preset=PRESET,
+        prefix=prefix_of("png"),
+        preset=preset_name,
     log:
         "logs/figure3.log",
     conda:
@@ -21,4 +21,4 @@ rule figure3:
     container:
         config["container"]
     shell:
-        "{GG} report figure3 --runs {input.runs} --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"
+        "python -m gradguess report figure3 --runs {input.runs} --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"

@@ -21,5 +21,5 @@ rule paper_readme:
     container:
         config["container"]
     shell:
-        "{GG} report readme --out {output.readme} --config-out {output.config} --config-json {params.config:q}"
+        "python -m gradguess report readme --out {output.readme} --config-out {output.config} --config-json {params.config:q}"
         " --configfiles {params.configfiles} --artifacts {input.artifacts} > {log} 2>&1"

@@ -20,7 +20,7 @@ rule gather_runs:
     container:
         config["container"]
     shell:
-        "{GG} report gather --results {input.results} --runs {output.runs} --curves {output.curves} > {log} 2>&1"
+        "python -m gradguess report gather --results {input.results} --runs {output.runs} --curves {output.curves} > {log} 2>&1"
 
 
 rule table2:
@@ -31,8 +31,8 @@ rule table2:
         md="paper_figures/table2.md",
         tex="paper_figures/table2.tex",
     params:
-        prefix="paper_figures/table2",
-        preset=PRESET,
+        prefix=prefix_of("csv"),
+        preset=preset_name,
     log:
         "logs/table2.log",
     conda:
@@ -40,4 +40,4 @@ rule table2:
     container:
         config["container"]
     shell:
-        "{GG} report table2 --runs {input.runs} --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"
+        "python -m gradguess report table2 --runs {input.runs} --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"

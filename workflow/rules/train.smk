@@ -1,15 +1,6 @@
 # Table 2's training runs: one job and one directory per dataset, architecture, method and seed.
 
 
-def _train_settings(wildcards):
-    return run_settings(wildcards.method, wildcards.dataset, wildcards.depth, wildcards.width, wildcards.seed,
-                        config["table2"]["epochs"])
-
-
-def _run_dir(wildcards):
-    return f"results/train/{wildcards.dataset}/d{wildcards.depth}-w{wildcards.width}/{wildcards.method}/seed{wildcards.seed}"
-
-
 rule train:
     input:
         data=lambda wildcards: data_file(wildcards.dataset),
@@ -17,9 +8,10 @@ rule train:
         result="results/train/{dataset}/d{depth}-w{width}/{method}/seed{seed}/result.json",
         metrics="results/train/{dataset}/d{depth}-w{width}/{method}/seed{seed}/metrics.csv",
     params:
-        args=lambda wildcards: train_args(_train_settings(wildcards)),
-        out=_run_dir,
-        checkpoint=lambda wildcards: checkpoint_path(_run_dir(wildcards), _train_settings(wildcards)),
+        args=lambda wildcards: train_args(table2_settings(wildcards)),
+        out=dirname_of("result"),
+        checkpoint=lambda wildcards, output: checkpoint_path(os.path.dirname(output.result),
+                                                             table2_settings(wildcards)),
     log:
         "logs/train/{dataset}/d{depth}-w{width}/{method}/seed{seed}.log",
     wildcard_constraints:
@@ -38,5 +30,5 @@ rule train:
     container:
         config["container"]
     shell:
-        "OMP_NUM_THREADS={threads} {GG} train {params.args} --out {params.out:q} --checkpoint {params.checkpoint:q}"
+        "OMP_NUM_THREADS={threads} python -m gradguess train {params.args} --out {params.out:q} --checkpoint {params.checkpoint:q}"
         " > {log} 2>&1"

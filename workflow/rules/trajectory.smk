@@ -2,12 +2,6 @@
 # go to snapshots/ beside the declared outputs, like the checkpoint, so a resubmitted job resumes.
 
 
-def trajectory_settings():
-    s = run_settings("backprop", TRAJ["dataset"], TRAJ["depth"], TRAJ["width"], TRAJ["seed"], TRAJ["epochs"])
-    s.update(optimizer=TRAJ["optimizer"], lr=TRAJ["lr"], batch_size=TRAJ["batch_size"], checkpoint_every=1)
-    return s
-
-
 rule capture_trajectory:
     input:
         data=data_file(TRAJ["dataset"]),
@@ -16,9 +10,9 @@ rule capture_trajectory:
         metrics=f"{TRAJ_DIR}/metrics.csv",
     params:
         args=train_args(trajectory_settings()),
-        out=TRAJ_DIR,
-        snapshots=f"{TRAJ_DIR}/snapshots",
-        checkpoint=checkpoint_path(TRAJ_DIR, trajectory_settings()),
+        out=dirname_of("result"),
+        snapshots=lambda wildcards, output: os.path.join(os.path.dirname(output.result), "snapshots"),
+        checkpoint=lambda wildcards, output: checkpoint_path(os.path.dirname(output.result), trajectory_settings()),
     log:
         "logs/capture_trajectory.log",
     threads: job("trajectory", "cpus")
@@ -31,5 +25,5 @@ rule capture_trajectory:
     container:
         config["container"]
     shell:
-        "OMP_NUM_THREADS={threads} {GG} train {params.args} --out {params.out:q} --snapshot-dir {params.snapshots:q}"
+        "OMP_NUM_THREADS={threads} python -m gradguess train {params.args} --out {params.out:q} --snapshot-dir {params.snapshots:q}"
         " --checkpoint {params.checkpoint:q} > {log} 2>&1"
