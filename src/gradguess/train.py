@@ -174,6 +174,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
         data_gen.set_state(state["data_gen"].cpu())  # generator states are CPU byte tensors
         guess_gen.set_state(state["guess_gen"].cpu())
         rows, step, start_epoch = list(state["rows"]), state["step"], state["epoch"] + 1
+        # a scheduler may have deleted the outputs of the killed job: restore what the checkpoint knows
+        _write_metrics(out_dir / "metrics.csv", rows)
         log.info("resuming %s from epoch %d (%s)", out_dir, state["epoch"], checkpoint)
     elif snapshot_dir is not None:
         io.torch_save(model.state_dict(), Path(snapshot_dir) / "epoch_0000.pt")

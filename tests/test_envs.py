@@ -1,0 +1,48 @@
+"""The conda environment and the Apptainer recipe agree with pyproject.toml."""
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pins(requirements):
+    out = {}
+    for req in requirements:
+        name, sep, version = req.partition("==")
+        assert sep, f"{req!r} is not pinned with =="
+        out[re.sub(r"[-_.]+", "-", name.strip().lower())] = version.strip()
+    return out
+
+
+def test_conda_env_pins_the_same_versions_as_pyproject():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    env = yaml.safe_load((REPO / "envs" / "gradguess.yaml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert pins(pip_section) == pins(project["dependencies"])
+    python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python="))
+    assert python == "python=3.11" and ">=3.11" in project["requires-python"]
+
+
+def test_apptainer_recipe_parses_and_builds_from_the_conda_env():
+    from spython.main.parse.parsers import SingularityParser
+
+    recipe = SingularityParser(str(REPO / "envs" / "gradguess.def")).recipe["spython-base"]
+    assert recipe.fromHeader.startswith("mambaorg/micromamba")
+    sources = {line.split()[0] for line in recipe.files}
+    assert {"envs/gradguess.yaml", "pyproject.toml", "src"} <= sources
+    post = "\n".join(recipe.install)
+    assert "micromamba create --yes --name gradguess --file /opt/gradguess/gradguess.yaml" in post
+    assert "pip install --no-deps" in post
+    assert any("/opt/conda/envs/gradguess/bin" in line for line in recipe.environ)
+    assert recipe.cmd == 'exec python -m gradguess "$@"'
+    for src in sources:  # every file the build copies exists in the repository
+        assert (REPO / src).exists(), src
+
+
+def test_every_rule_declares_its_software_environment():
+    for smk in (REPO / "workflow" / "rules").glob("*.smk"):
+        text = smk.read_text()
+        assert text.count("rule ") == text.count("    conda:") == text.count("    container:"), smk.name
