@@ -56,6 +56,9 @@ rule figure1:
         preset=preset_name,
     log:
         "logs/figure1.log",
+    resources:
+        runtime=15,
+        mem_mb=4000,
     conda:
         CONDA_ENV
     container:

@@ -16,6 +16,9 @@ rule figure11:
         preset=preset_name,
     log:
         "logs/figure11.log",
+    resources:
+        runtime=15,
+        mem_mb=4000,
     conda:
         CONDA_ENV
     container:

@@ -16,6 +16,9 @@ rule figure3:
         preset=preset_name,
     log:
         "logs/figure3.log",
+    resources:
+        runtime=15,
+        mem_mb=4000,
     conda:
         CONDA_ENV
     container:

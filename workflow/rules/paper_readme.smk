@@ -16,6 +16,9 @@ rule paper_readme:
         configfiles=" ".join(shlex.quote(str(c)) for c in workflow.configfiles),
     log:
         "logs/paper_readme.log",
+    resources:
+        runtime=15,
+        mem_mb=4000,
     conda:
         CONDA_ENV
     container:

@@ -15,6 +15,9 @@ rule gather_runs:
         curves="results/tables/curves.csv",
     log:
         "logs/gather_runs.log",
+    resources:
+        runtime=15,
+        mem_mb=4000,
     conda:
         CONDA_ENV
     container:
@@ -35,6 +38,9 @@ rule table2:
         preset=preset_name,
     log:
         "logs/table2.log",
+    resources:
+        runtime=15,
+        mem_mb=4000,
     conda:
         CONDA_ENV
     container:
