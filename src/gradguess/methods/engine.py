@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -118,8 +117,6 @@ def weight_updates(model, trace: Trace, preact_grads: list[Tensor]) -> dict[str,
 
 class ActivationGuess(Estimator):
     """Base of the activation-space methods: subclasses implement `guess` only."""
-
-    default_mode: ClassVar[str] = "joint"
 
     def __init__(self, mode: str = "joint"):
         if mode not in MODES:
