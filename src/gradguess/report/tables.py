@@ -92,11 +92,12 @@ def _tex(text: str) -> str:
     text = text.replace("\\", r"\textbackslash{}")
     for ch in "&%$#_{}":
         text = text.replace(ch, "\\" + ch)
-    return text.replace("±", r"$\pm$").replace("W^T", r"$W^\top$").replace("^", r"\^{}")
+    text = text.replace("W^T", "\0WT\0").replace("^", r"\^{}")  # keep W^T whole while escaping other carets
+    return text.replace("\0WT\0", r"$W^\top$").replace("±", r"$\pm$")
 
 
 def latex(header: list[str], body: list[list[str]], caption: str = "") -> str:
-    lines = [r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{" + "l" * 2 + "c" * (len(header) - 2) + "}",
+    lines = [r"% needs \usepackage{booktabs}", r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{" + "l" * 2 + "c" * (len(header) - 2) + "}",
              r"\toprule", " & ".join(_tex(h) for h in header) + r" \\", r"\midrule"]
     previous = None
     for row in body:

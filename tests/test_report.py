@@ -1,0 +1,79 @@
+"""Tables and figures from run artifacts: aggregation over seeds, diverged runs, formats."""
+import json
+
+import pandas as pd
+import pytest
+
+from gradguess.report import figures, tables
+
+
+def fake_run(root, dataset, depth, width, method, seed, status, train_acc, test_acc):
+    run = root / dataset / f"d{depth}-w{width}" / method / f"seed{seed}"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"dataset": dataset, "depth": depth, "width": width, "method": method,
+                                                 "seed": seed, "optimizer": "adamw", "lr": 1e-4, "epochs": 2,
+                                                 "preset": "test"}))
+    result = {"status": status, "epochs_completed": 2 if status == "completed" else 0}
+    if status == "completed":
+        result.update(train_acc=train_acc, test_acc=test_acc, train_loss=1.0, test_loss=1.1)
+    (run / "result.json").write_text(json.dumps(result))
+    (run / "metrics.csv").write_text("epoch,step,train_loss,train_acc,test_loss,test_acc,seconds\n"
+                                     f"1,1,2.0,{train_acc / 2},2.0,{test_acc / 2},0.1\n"
+                                     f"2,2,1.0,{train_acc},1.1,{test_acc},0.1\n")
+    return run / "result.json"
+
+
+@pytest.fixture
+def gathered(tmp_path):
+    paths = [fake_run(tmp_path, "mnist", 3, 32, "wt", 0, "completed", 0.80, 0.70),
+             fake_run(tmp_path, "mnist", 3, 32, "wt", 1, "completed", 0.90, 0.74),
+             fake_run(tmp_path, "mnist", 3, 32, "backprop", 0, "completed", 0.99, 0.97),
+             fake_run(tmp_path, "mnist", 3, 32, "backprop", 1, "diverged", 0, 0),
+             fake_run(tmp_path, "mnist", 6, 32, "wt", 0, "diverged", 0, 0),
+             fake_run(tmp_path, "synthetic", 3, 32, "wt", 0, "completed", 0.30, 0.25)]
+    return tables.gather_runs(paths)
+
+
+def test_table2_averages_completed_seeds_and_marks_divergence(gathered):
+    runs, curves = gathered
+    assert len(runs) == 6 and len(curves) == 12
+    long = tables.table2(runs)
+    row = long[(long.method == "wt") & (long.dataset == "mnist") & (long.depth == 3) & (long.split == "train")].iloc[0]
+    assert row["mean"] == pytest.approx(85.0) and row["std"] == pytest.approx(pd.Series([80, 90]).std())
+    header, body = tables.table2_wide(long)
+    assert header == ["Architecture", "Method", "Train MNIST", "Train Synthetic", "Test MNIST", "Test Synthetic"]
+    cells = {(r[0], r[1]): r[2:] for r in body}
+    assert cells[("D:3, W:32", "W^T")][0] == "85.0 ± 7.1"
+    assert cells[("D:3, W:32", "Backprop (oracle)")][0] == "99.0 ± 0.0 (1 div.)"
+    assert cells[("D:6, W:32", "W^T")][0] == "diverged"
+    assert cells[("D:6, W:32", "W^T")][1] == "–"  # no synthetic run for that architecture
+    # the paper's order: architectures by size, then methods as in Table 2
+    assert [r[1] for r in body[:2]] == ["W^T", "Backprop (oracle)"]
+
+
+def test_table_formats_and_figures_are_written(gathered, tmp_path):
+    runs, curves = gathered
+    long = tables.table2(runs)
+    header, body = tables.table2_wide(long)
+    paths = tables.write_table(long, header, body, tmp_path / "out" / "table2", "Table 2", "test")
+    assert [p.suffix for p in paths] == [".csv", ".md", ".tex"]
+    assert set(pd.read_csv(paths[0])["preset"]) == {"test"}
+    tex = paths[2].read_text()
+    assert r"$W^\top$" in tex and r"$\pm$" in tex and "preset: test" in tex
+    for draw, frame in ((figures.figure3, runs), (figures.figure11, curves)):
+        out = draw(frame, tmp_path / "out" / draw.__name__, "test")
+        assert all(p.stat().st_size > 1000 for p in out)
+
+
+def test_figure1_table_has_the_oracle_row_and_both_modes(tmp_path):
+    rows = [{"epoch": e, "batch": b, "method": m, "mode": mode, "cosine": c, "one_step_effectiveness": c ** 2,
+             "one_step_effectiveness_norm_matched": c}
+            for e in (0, 1) for b in (0, 1)
+            for m, mode, c in (("directional", None, 3e-4), ("wt", "joint", 0.03), ("wt", "per_layer", 0.1))]
+    frame = pd.DataFrame(rows)
+    long, header, body = tables.figure1_table(frame)
+    assert body[0] == ["Backprop (oracle)", "", "1", "1", "1"]
+    assert [(r[0], r[1]) for r in body[1:]] == [("Directional descent", ""), ("W^T", "joint"), ("W^T", "per_layer")]
+    assert body[2][2] == "0.03 ± 0"
+    out = figures.figure1(frame, tmp_path / "figure1", "test")
+    assert all(p.exists() for p in out)
