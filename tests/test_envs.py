@@ -30,11 +30,11 @@ def test_apptainer_recipe_parses_and_builds_from_the_conda_env():
     from spython.main.parse.parsers import SingularityParser
 
     recipe = SingularityParser(str(REPO / "envs" / "gradguess.def")).recipe["spython-base"]
-    assert recipe.fromHeader.startswith("mambaorg/micromamba")
+    assert recipe.fromHeader.startswith("condaforge/miniforge3:")  # conda inside: --sdm conda apptainer
     sources = {line.split()[0] for line in recipe.files}
     assert {"envs/gradguess.yaml", "pyproject.toml", "src"} <= sources
     post = "\n".join(recipe.install)
-    assert "micromamba create --yes --name gradguess --file /opt/gradguess/gradguess.yaml" in post
+    assert "conda env create --yes --name gradguess --file /opt/gradguess/gradguess.yaml" in post
     assert "pip install --no-deps" in post
     assert any("/opt/conda/envs/gradguess/bin" in line for line in recipe.environ)
     assert recipe.cmd == 'exec python -m gradguess "$@"'
