@@ -65,6 +65,19 @@ def model_from_state(state: dict) -> MLP:
     return model
 
 
+def load_model(path, device) -> MLP:
+    """The MLP held by an epoch snapshot (a bare state dict) or by a training checkpoint."""
+    from gradguess.train import CheckpointError, read_checkpoint
+
+    state = read_checkpoint(path, device)
+    if isinstance(state, dict) and "model" in state:
+        state = state["model"]
+    try:
+        return model_from_state(state).to(device)
+    except Exception as exc:
+        raise CheckpointError(f"{path} does not hold MLP weights ({exc})") from exc
+
+
 def measure(model, x_train, y_train, specs: list[MethodSpec], modes: list[str], batches: int,
             batch_size: int, seed: int = 0) -> list[dict]:
     """One row per (batch, method, mode): cosine, per-layer cosines, 1-step effectiveness."""

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io as _io
 import logging
 import sys
 from pathlib import Path
@@ -54,41 +53,26 @@ def cmd_data_prepare(args) -> int:
 
 
 def cmd_cosine(args) -> int:
-    import torch
-
-    from gradguess.analysis import MethodSpec, measure, model_from_state
-    from gradguess.train import CheckpointError, resolve_device
+    from gradguess.analysis import MethodSpec, load_model, measure
+    from gradguess.train import resolve_device
 
     specs = [MethodSpec.parse(m) for m in args.methods]
     device = resolve_device(args.device)
-    try:
-        state = torch.load(args.checkpoint, map_location=device, weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"checkpoint {args.checkpoint} does not exist") from None
-    except Exception as exc:
-        raise CheckpointError(f"checkpoint {args.checkpoint} is corrupt or unreadable "
-                              f"({type(exc).__name__}: {exc})") from exc
-    if isinstance(state, dict) and "model" in state:  # a training checkpoint, not a bare snapshot
-        state = state["model"]
-    try:
-        model = model_from_state(state).to(device)
-    except Exception as exc:
-        raise CheckpointError(f"{args.checkpoint} does not hold MLP weights ({exc})") from exc
+    model = load_model(args.checkpoint, device)
     data = datasets.load(args.dataset, args.data_root, device=device)
     rows = measure(model, data.x_train, data.y_train, specs, args.modes, args.batches, args.batch_size, args.seed)
-    columns = list(dict.fromkeys(k for r in rows for k in r))
-    buf = _io.StringIO()
     stamp = {"checkpoint": str(args.checkpoint)}
     if args.epoch is not None:
         stamp["epoch"] = args.epoch
-    writer = csv.DictWriter(buf, fieldnames=[*stamp, *columns])
-    writer.writeheader()
-    writer.writerows({**stamp, **r} for r in rows)
+    rows = [{**stamp, **r} for r in rows]
+    columns = list(dict.fromkeys(k for r in rows for k in r))
     if args.out:
-        io.write_text(args.out, buf.getvalue())
+        io.write_csv(args.out, rows, columns)
         log.info("wrote %d rows to %s", len(rows), args.out)
     else:
-        sys.stdout.write(buf.getvalue())
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
     return 0
 
 

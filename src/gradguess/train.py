@@ -13,8 +13,6 @@ on the CPU, as a run that was never interrupted.
 """
 from __future__ import annotations
 
-import csv
-import io as _io
 import logging
 import math
 import sys
@@ -104,24 +102,25 @@ def evaluate(model, x, y, batch_size: int = 4096) -> tuple[float, float]:
     return float(loss) / len(x), float(correct) / len(x)
 
 
-def load_checkpoint(path: Path, device: torch.device) -> dict:
+def read_checkpoint(path: Path, device: torch.device, advice: str = "") -> Any:
+    """torch.load with one clear error, naming the file, for a missing or damaged checkpoint."""
     try:
-        state = torch.load(path, map_location=device, weights_only=True)
+        return torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {path} does not exist") from None
     except Exception as exc:  # torch raises many types for a damaged file
-        raise CheckpointError(
-            f"checkpoint {path} is corrupt or unreadable ({type(exc).__name__}: {exc}); "
-            f"delete it to restart this run from scratch") from exc
+        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable ({type(exc).__name__}: {exc}){advice}") from exc
+
+
+def load_checkpoint(path: Path, device: torch.device) -> dict:
+    state = read_checkpoint(path, device, "; delete it to restart this run from scratch")
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not a gradguess training checkpoint")
     return state
 
 
 def _write_metrics(path: Path, rows: list[dict]) -> None:
-    buf = _io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=METRIC_COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
-    io.write_text(path, buf.getvalue())
+    io.write_csv(path, rows, METRIC_COLUMNS)
 
 
 def _format_row(row: dict, epochs: int) -> str:
