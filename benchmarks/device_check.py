@@ -18,7 +18,7 @@ import torch
 
 import gradguess.methods as M
 from gradguess import data as datasets
-from gradguess.analysis import MethodSpec, measure, model_from_state
+from gradguess.analysis import MethodSpec, load_model, measure
 from gradguess.models import MLP
 from gradguess.train import TrainConfig, train
 
@@ -97,8 +97,7 @@ def figure1(device, root: Path, work: Path, out: Path, epochs: int, every: int, 
     rows = []
     t = time.time()
     for epoch in range(0, epochs + 1, every):
-        state = torch.load(work / "traj" / "snaps" / f"epoch_{epoch:04d}.pt", map_location=device, weights_only=True)
-        model = model_from_state(state).to(device)
+        model = load_model(work / "traj" / "snaps" / f"epoch_{epoch:04d}.pt", device)
         for row in measure(model, data.x_train, data.y_train, specs, list(M.MODES), batches, 512, seed=epoch):
             rows.append({"epoch": epoch, **row})
     print(f"measured {len(rows)} rows in {time.time() - t:.1f} s")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from gradguess import methods
-from gradguess.metrics import cosine_similarity, layer_cosine_similarity, one_step_effectiveness
+from gradguess.metrics import best_loss_reduction, cosine_similarity, layer_cosine_similarity, one_step_effectiveness
 from gradguess.models import MLP
 
 
@@ -31,7 +31,7 @@ class MethodSpec:
             key, eq, value = item.partition("=")
             if not eq:
                 raise ValueError(f"method option {item!r} in {text!r} is not of the form key=value")
-            options.append((key.strip(), _parse_value(value.strip())))
+            options.append((key.strip(), parse_value(value.strip())))
         spec = cls(name.strip(), tuple(options))
         spec.build()  # fail now, naming the bad method or option
         return spec
@@ -43,7 +43,8 @@ class MethodSpec:
         return self.name + "".join(f":{k}={v}" for k, v in self.options)
 
 
-def _parse_value(value: str):
+def parse_value(value: str):
+    """A method option's value from text: int, else float, else the string."""
     for kind in (int, float):
         try:
             return kind(value)
@@ -93,15 +94,17 @@ def measure(model, x_train, y_train, specs: list[MethodSpec], modes: list[str], 
             break
         x, y = x_train[idx], y_train[idx]
         exact = exact_method.estimate(model, x, y)
+        reference = best_loss_reduction(model, exact, x, y)  # backprop's, shared by every method on this batch
         for spec in specs:
             takes_mode = issubclass(type(spec.build()), methods.ActivationGuess)
             for mode in (modes if takes_mode else [None]):
                 est = spec.build(**({"mode": mode} if mode else {})).estimate(model, x, y, guess_gen)
                 row = {"batch": b, "method": spec.label(), "mode": mode or "",
                        "cosine": cosine_similarity(est, exact),
-                       "one_step_effectiveness": one_step_effectiveness(model, est, exact, x, y),
+                       "one_step_effectiveness": one_step_effectiveness(model, est, exact, x, y,
+                                                                        reference=reference),
                        "one_step_effectiveness_norm_matched":
-                           one_step_effectiveness(model, est, exact, x, y, match_norm=True)}
+                           one_step_effectiveness(model, est, exact, x, y, match_norm=True, reference=reference)}
                 row.update({f"cosine[{k}]": v for k, v in layer_cosine_similarity(est, exact).items()})
                 rows.append(row)
     return rows

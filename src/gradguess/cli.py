@@ -15,12 +15,12 @@ log = logging.getLogger("gradguess")
 
 
 def _method_option(text: str) -> tuple[str, object]:
-    from gradguess.analysis import _parse_value
+    from gradguess.analysis import parse_value
 
     key, eq, value = text.partition("=")
     if not eq:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key, _parse_value(value)
+    return key, parse_value(value)
 
 
 def _choice_error(kind: str, valid):

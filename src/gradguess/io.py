@@ -7,6 +7,8 @@ a later step (or Snakemake) would mistake for a finished one.
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import os
 import platform
@@ -52,10 +54,7 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 
 def write_csv(path: str | os.PathLike, rows: list[dict], columns) -> None:
-    import csv
-    import io as _io
-
-    buf = _io.StringIO()
+    buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(columns))
     writer.writeheader()
     writer.writerows(rows)

@@ -50,15 +50,18 @@ def best_loss_reduction(model, grads, x, y, step_sizes=STEP_SIZES) -> float:
     return max(base - loss_after_step(model, grads, x, y, lr) for lr in step_sizes)
 
 
-def one_step_effectiveness(model, estimate, exact, x, y, step_sizes=STEP_SIZES, match_norm: bool = False) -> float:
+def one_step_effectiveness(model, estimate, exact, x, y, step_sizes=STEP_SIZES, match_norm: bool = False,
+                           reference: float | None = None) -> float:
     """§4: the method's best 1-step loss reduction relative to backprop's, same batch, each at its best step size.
 
     The raw estimate's scale is part of the method (a guess of large norm takes
     longer steps at the same step size), so with a fixed step-size grid the
     ratio depends on it. `match_norm` rescales the estimate to the gradient's
-    norm first, which leaves only the direction to compare.
+    norm first, which leaves only the direction to compare. `reference`, backprop's
+    best reduction on this batch, can be passed in when several methods share it.
     """
-    reference = best_loss_reduction(model, exact, x, y, step_sizes)
+    if reference is None:
+        reference = best_loss_reduction(model, exact, x, y, step_sizes)
     if reference <= 0:
         return float("nan")
     if match_norm:
