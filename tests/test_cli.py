@@ -69,10 +69,17 @@ def test_cosine_command_measures_methods_against_backprop(trained, tmp_path):
     assert float(by[("backprop", "", "0")]["cosine"]) == pytest.approx(1.0)
     assert float(by[("backprop", "", "0")]["one_step_effectiveness"]) == pytest.approx(1.0)
     assert float(by[("backprop", "", "0")]["one_step_effectiveness_norm_matched"]) == pytest.approx(1.0)
+    assert float(by[("backprop", "", "0")]["one_step_effectiveness_raw"]) == pytest.approx(1.0)
     assert float(by[("backprop", "", "0")]["cosine[layers.2]"]) == pytest.approx(1.0)
-    # the structured guess is far better aligned than the weight-space one (Figure 1's point)
+    # the structured guess is far better aligned than the weight-space one (Figure 1's point), in the
+    # paper's joint mode; per_layer does better still
     for b in ("0", "1"):
-        assert float(by[("wt", "per_layer", b)]["cosine"]) > 5 * abs(float(by[("directional", "", b)]["cosine"]))
+        wt, directional = float(by[("wt", "joint", b)]["cosine"]), abs(float(by[("directional", "", b)]["cosine"]))
+        assert wt > 5 * directional
+        assert float(by[("wt", "per_layer", b)]["cosine"]) > wt
+        # the paper's 1-step effectiveness follows cos²: W^T's is orders of magnitude above directional's
+        assert float(by[("wt", "joint", b)]["one_step_effectiveness"]) > 10 * float(
+            by[("directional", "", b)]["one_step_effectiveness"])
     # a training checkpoint works as well as a bare snapshot
     assert main(["-q", "cosine", "--checkpoint", str(trained / "run" / "checkpoint.pt"), "--dataset", "synthetic",
                  "--data-root", str(trained / "data"), "--methods", "wt", "--batches", "1", "--device", "cpu",
@@ -100,8 +107,11 @@ def test_metrics_on_known_cases():
     exact = dict(zip([n for n, _ in model.named_parameters()], torch.autograd.grad(loss, list(model.parameters()))))
     assert one_step_effectiveness(model, exact, exact, x, y) == pytest.approx(1.0)
     uphill = {n: -g for n, g in exact.items()}
-    assert one_step_effectiveness(model, uphill, exact, x, y) < 0
+    assert one_step_effectiveness(model, uphill, exact, x, y, scaling="raw") < 0
+    # along the unit direction the sign of the guess does not matter: (g·u)u points downhill
+    assert one_step_effectiveness(model, uphill, exact, x, y, scaling="unit") == pytest.approx(1.0)
     half = {n: 0.5 * g for n, g in exact.items()}
-    assert 0 < one_step_effectiveness(model, half, exact, x, y) <= 1.0
+    assert 0 < one_step_effectiveness(model, half, exact, x, y, scaling="raw") <= 1.0
     huge = {n: 1e4 * g for n, g in exact.items()}
-    assert one_step_effectiveness(model, huge, exact, x, y, match_norm=True) == pytest.approx(1.0)
+    assert one_step_effectiveness(model, huge, exact, x, y, scaling="norm_matched") == pytest.approx(1.0)
+    assert one_step_effectiveness(model, huge, exact, x, y, scaling="unit") == pytest.approx(1.0)

@@ -73,7 +73,39 @@ def test_figure1_table_has_the_oracle_row_and_both_modes(tmp_path):
     frame = pd.DataFrame(rows)
     long, header, body = tables.figure1_table(frame)
     assert body[0] == ["Backprop (oracle)", "", "1", "1", "1"]
-    assert [(r[0], r[1]) for r in body[1:]] == [("Directional descent", ""), ("W^T", "joint"), ("W^T", "per_layer")]
+    assert [(r[0], r[1]) for r in body[1:]] == [("Directional descent", ""), ("W^T", "joint (paper's)"),
+                                                ("W^T", "per_layer (ours)")]
     assert body[2][2] == "0.03 ± 0"
+    assert header[3].startswith("1-step effectiveness (paper's")
+    assert set(long["batches"]) == {2} and set(long["epochs"]) == {"1-1"}  # epoch 0 left out by default
+    everything = tables.figure1_table(frame, average_from_epoch=0)[0]
+    assert set(everything["batches"]) == {4}
     out = figures.figure1(frame, tmp_path / "figure1", "test")
     assert all(p.exists() for p in out)
+
+
+def test_table2_stacked_layout_is_the_papers(gathered, tmp_path):
+    runs, _ = gathered
+    long = tables.table2(runs)
+    header, body = tables.table2_stacked(long)
+    assert header == ["Split", "Architecture", "Method", "MNIST", "Synthetic"]
+    splits = [r[0] for r in body]
+    assert splits == sorted(splits, key=lambda s: s != "Train accuracy")  # the train block above the test block
+    assert splits.count("Train accuracy") == splits.count("Test accuracy") == 3
+    cells = {(r[0], r[1], r[2]): r[3:] for r in body}
+    assert cells[("Train accuracy", "D:3, W:32", "W^T")] == ["85.0 ± 7.1", "30.0 ± 0.0"]
+    assert cells[("Test accuracy", "D:3, W:32", "W^T")][0] == "72.0 ± 2.8"
+    paths = tables.write_table(long, header, body, tmp_path / "t2", "Table 2", "test", groups=2)
+    md = paths[1].read_text().splitlines()
+    # repeated block and architecture names are blanked, as in the paper
+    assert md[4].startswith("| Train accuracy | D:3, W:32 | W^T |") and md[5].startswith("|  |  | Backprop")
+    tex = paths[2].read_text()
+    assert tex.count(r"\midrule") == 2 and r"\begin{tabular}{lllcc}" in tex
+
+
+def test_figure3_columns_run_mnist_svhn_cifar10_cifar100():
+    from gradguess.report.names import dataset_key
+
+    shuffled = ["cifar100", "mnist", "cifar10", "svhn"]
+    assert sorted(shuffled, key=lambda d: dataset_key(d, figure3=True)) == ["mnist", "svhn", "cifar10", "cifar100"]
+    assert sorted(shuffled, key=dataset_key) == ["cifar100", "cifar10", "svhn", "mnist"]  # Table 2's order

@@ -151,3 +151,14 @@ def test_on_real_mnist_wt_beats_directional_and_backprop_beats_both(mnist_root, 
                           lr=1e-3, batch_size=512, epochs=2, device="cpu")
         acc[method] = train(cfg, tmp_path / method, progress=False)["test_acc"]
     assert acc["backprop"] > acc["wt"] + 0.02 > acc["directional"] + 0.04, acc
+
+
+@pytest.mark.parametrize("optimizer,expected", [("sgd", 0.0), ("adamw", 0.01), ("stable_adamw", 0.01)])
+def test_weight_decay_defaults_to_the_optimizers_own(data_root, tmp_path, optimizer, expected):
+    cfg = small(data_root, optimizer=optimizer, epochs=1, width=8)
+    assert cfg.weight_decay is None
+    train(cfg, tmp_path / "run", progress=False)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["weight_decay"] == expected
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = make_optimizer(optimizer, [p], lr=0.1)
+    assert opt.param_groups[0]["weight_decay"] == expected

@@ -2,17 +2,20 @@
 
 For each batch, the exact gradient by backprop, then each method's guess on the
 same batch: its cosine similarity with the gradient (whole network and per
-layer) and its 1-step effectiveness (§4), both for the raw estimate and for
-the estimate rescaled to the gradient's norm.
+layer) and its 1-step effectiveness (§4) under three scalings of the estimate:
+along the unit guess direction (the paper's; column `one_step_effectiveness`),
+raw, and rescaled to the gradient's norm (see `metrics.one_step_effectiveness`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from gradguess import methods
-from gradguess.metrics import best_loss_reduction, cosine_similarity, layer_cosine_similarity, one_step_effectiveness
+from gradguess.metrics import (best_loss_reduction, cosine_similarity, layer_cosine_similarity,
+                               one_step_effectiveness)
 from gradguess.models import MLP
 
 
@@ -44,7 +47,9 @@ class MethodSpec:
 
 
 def parse_value(value: str):
-    """A method option's value from text: int, else float, else the string."""
+    """A method option's value from text: true/false, else int, else float, else the string."""
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
     for kind in (int, float):
         try:
             return kind(value)
@@ -79,12 +84,17 @@ def load_model(path, device) -> MLP:
         raise CheckpointError(f"{path} does not hold MLP weights ({exc})") from exc
 
 
+def generators(seed: int, epoch: int | None, device) -> tuple[torch.Generator, torch.Generator]:
+    """Independent batch-order and guess streams for one (seed, epoch): every epoch measures different batches."""
+    words = np.random.SeedSequence([seed] if epoch is None else [seed, epoch]).generate_state(2, dtype=np.uint64)
+    return tuple(torch.Generator(device=device).manual_seed(int(w) >> 1) for w in words)
+
+
 def measure(model, x_train, y_train, specs: list[MethodSpec], modes: list[str], batches: int,
-            batch_size: int, seed: int = 0) -> list[dict]:
-    """One row per (batch, method, mode): cosine, per-layer cosines, 1-step effectiveness."""
+            batch_size: int, seed: int = 0, epoch: int | None = None) -> list[dict]:
+    """One row per (batch, method, mode): cosine, per-layer cosines, 1-step effectiveness (three scalings)."""
     device = x_train.device
-    data_gen = torch.Generator(device=device).manual_seed(seed)
-    guess_gen = torch.Generator(device=device).manual_seed(seed + 1)
+    data_gen, guess_gen = generators(seed, epoch, device)
     order = torch.randperm(len(x_train), generator=data_gen, device=device)
     exact_method = methods.get("backprop")
     rows = []
@@ -100,11 +110,15 @@ def measure(model, x_train, y_train, specs: list[MethodSpec], modes: list[str], 
             for mode in (modes if takes_mode else [None]):
                 est = spec.build(**({"mode": mode} if mode else {})).estimate(model, x, y, guess_gen)
                 row = {"batch": b, "method": spec.label(), "mode": mode or "",
-                       "cosine": cosine_similarity(est, exact),
-                       "one_step_effectiveness": one_step_effectiveness(model, est, exact, x, y,
-                                                                        reference=reference),
-                       "one_step_effectiveness_norm_matched":
-                           one_step_effectiveness(model, est, exact, x, y, match_norm=True, reference=reference)}
+                       "cosine": cosine_similarity(est, exact)}
+                for scaling, column in SCALING_COLUMNS.items():
+                    row[column] = one_step_effectiveness(model, est, exact, x, y, scaling=scaling,
+                                                         reference=reference)
                 row.update({f"cosine[{k}]": v for k, v in layer_cosine_similarity(est, exact).items()})
                 rows.append(row)
     return rows
+
+
+# the paper's 1-step effectiveness is the first column
+SCALING_COLUMNS = {"unit": "one_step_effectiveness", "raw": "one_step_effectiveness_raw",
+                   "norm_matched": "one_step_effectiveness_norm_matched"}

@@ -60,7 +60,8 @@ def cmd_cosine(args) -> int:
     device = resolve_device(args.device)
     model = load_model(args.checkpoint, device)
     data = datasets.load(args.dataset, args.data_root, device=device)
-    rows = measure(model, data.x_train, data.y_train, specs, args.modes, args.batches, args.batch_size, args.seed)
+    rows = measure(model, data.x_train, data.y_train, specs, args.modes, args.batches, args.batch_size, args.seed,
+                   epoch=args.epoch)
     stamp = {"checkpoint": str(args.checkpoint)}
     if args.epoch is not None:
         stamp["epoch"] = args.epoch
@@ -94,8 +95,12 @@ def cmd_report_artifact(args) -> int:
     frame = pd.read_csv(args.source)
     if args.artifact == "table2":
         long = tables.table2(frame)
-        header, body = tables.table2_wide(long)
-        tables.write_table(long, header, body, args.out_prefix, "Table 2: train and test accuracy (%)", args.preset)
+        if args.layout == "stacked":
+            header, body = tables.table2_stacked(long)
+        else:
+            header, body = tables.table2_wide(long)
+        tables.write_table(long, header, body, args.out_prefix, "Table 2: train and test accuracy (%)", args.preset,
+                           groups=2 if args.layout == "stacked" else 1)
     else:
         getattr(figures, args.artifact)(frame, args.out_prefix, args.preset)
     log.info("wrote %s.*", args.out_prefix)
@@ -108,10 +113,11 @@ def cmd_report_figure1(args) -> int:
     from gradguess.report import figures, tables
 
     frame = pd.concat([pd.read_csv(p) for p in args.measurements], ignore_index=True)
-    figures.figure1(frame, args.figure_prefix, args.preset)
-    long, header, body = tables.figure1_table(frame)
+    figures.figure1(frame, args.figure_prefix, args.preset, average_from_epoch=args.average_from_epoch)
+    long, header, body = tables.figure1_table(frame, average_from_epoch=args.average_from_epoch)
     tables.write_table(long, header, body, args.table_prefix,
-                       "Figure 1 (table): mean ± std over the backprop trajectory", args.preset)
+                       f"Figure 1 (table): mean ± std over all measured batches of epochs {long['epochs'].iloc[0]} "
+                       "of the backprop trajectory", args.preset, notes=tables.FIGURE1_NOTES)
     return 0
 
 
@@ -146,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizer", type=_choice_error("optimizer", OPTIMIZERS), default="adamw")
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default: 0)")
-    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--weight-decay", type=float, default=None,
+                   help="default: the optimizer's (AdamW and StableAdamW 0.01, SGD 0)")
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
@@ -183,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="JVP modes for activation-space methods (default: joint)")
     p.add_argument("--batches", type=int, default=4)
     p.add_argument("--batch-size", type=int, default=512)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="with --epoch, picks this epoch's batches and guesses (each epoch gets its own)")
     p.add_argument("--device", default="auto")
     p.add_argument("--epoch", type=int, default=None, help="epoch the weights are from, written as a column")
     p.add_argument("--out", default=None, help="CSV path (default: stdout)")
@@ -203,12 +211,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(source, required=True, dest="source", help="CSV from `gradguess report gather`")
         p.add_argument("--out-prefix", required=True, help="path without suffix, e.g. paper_figures/table2")
         p.add_argument("--preset", required=True, help="preset name, stamped on the artifact")
+        if name == "table2":
+            p.add_argument("--layout", choices=("stacked", "wide"), default="stacked",
+                           help="stacked: the paper's train block above a test block (default); "
+                                "wide: train and test side by side")
         p.set_defaults(func=cmd_report_artifact, artifact=name)
     p = r.add_parser("figure1", help="Figure 1 (PNG, PDF) and its table (CSV, Markdown, LaTeX)")
     p.add_argument("--measurements", nargs="+", required=True, help="CSVs from `gradguess cosine --epoch`")
     p.add_argument("--figure-prefix", required=True)
     p.add_argument("--table-prefix", required=True)
     p.add_argument("--preset", required=True)
+    p.add_argument("--average-from-epoch", type=int, default=1,
+                   help="the table averages epochs from this one on (default 1: the paper measures after each "
+                        "epoch, so the initialisation is drawn but not averaged)")
     p.set_defaults(func=cmd_report_figure1)
     p = r.add_parser("readme", help="paper_figures/README.md and the resolved config")
     p.add_argument("--out", required=True)

@@ -27,7 +27,7 @@ from gradguess import data as datasets
 from gradguess import io, methods
 from gradguess.methods.base import mean_cross_entropy
 from gradguess.models import MLP
-from gradguess.optim import OPTIMIZERS, make_optimizer
+from gradguess.optim import OPTIMIZERS, default_weight_decay, make_optimizer
 
 log = logging.getLogger("gradguess.train")
 
@@ -53,7 +53,7 @@ class TrainConfig:
     optimizer: str = "adamw"
     lr: float = 1e-4
     momentum: float = 0.0
-    weight_decay: float = 0.01
+    weight_decay: float | None = None  # None: the optimizer's default (optim.DEFAULT_WEIGHT_DECAY)
     batch_size: int = 512
     epochs: int = 10
     seed: int = 0
@@ -73,6 +73,8 @@ class TrainConfig:
         methods.get(self.method, **self.method_options)  # names the bad method or option
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; valid optimizers: {', '.join(OPTIMIZERS)}")
+        if self.weight_decay is None:  # recorded resolved, so config.json says what ran
+            self.weight_decay = default_weight_decay(self.optimizer)
         if self.dataset not in datasets.DATASETS:
             raise ValueError(f"unknown dataset {self.dataset!r}; valid datasets: {', '.join(datasets.DATASETS)}")
         for name in ("depth", "width", "batch_size", "epochs", "checkpoint_every"):

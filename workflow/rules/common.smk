@@ -83,9 +83,11 @@ def checkpoint_path(run_dir, settings):
 def train_args(s):
     args = [f"--dataset {s['dataset']}", f"--data-root {shlex.quote(DATA)}", f"--method {s['method']}",
             f"--depth {s['depth']}", f"--width {s['width']}", f"--optimizer {s['optimizer']}",
-            f"--lr {s['lr']}", f"--weight-decay {s['weight_decay']}", f"--momentum {s['momentum']}",
+            f"--lr {s['lr']}", f"--momentum {s['momentum']}",
             f"--batch-size {s['batch_size']}", f"--epochs {s['epochs']}", f"--seed {s['seed']}",
             f"--checkpoint-every {s['checkpoint_every']}", f"--preset {shlex.quote(PRESET)}", "--progress log"]
+    if s.get("weight_decay") is not None:
+        args.append(f"--weight-decay {s['weight_decay']}")
     args += [f"--method-option {k}={v}" for k, v in sorted(s["options"].items())]
     return " ".join(args)
 

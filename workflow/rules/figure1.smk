@@ -21,6 +21,7 @@ rule measure_guesses:
         modes=" ".join(config["figure1"]["modes"]),
         batches=config["figure1"]["batches"],
         batch_size=config["figure1"]["batch_size"],
+        seed=config["figure1"]["seed"],
     log:
         "logs/measure_guesses/epoch_{epoch}.log",
     wildcard_constraints:
@@ -37,7 +38,8 @@ rule measure_guesses:
     shell:
         "OMP_NUM_THREADS={threads} python -m gradguess cosine --checkpoint {params.snapshot:q} --epoch {params.epoch}"
         " --dataset {params.dataset} --data-root {params.root:q} --methods {params.methods} --modes {params.modes}"
-        " --batches {params.batches} --batch-size {params.batch_size} --out {output.measurements:q} > {log} 2>&1"
+        " --batches {params.batches} --batch-size {params.batch_size} --seed {params.seed}"
+        " --out {output.measurements:q} > {log} 2>&1"
 
 
 rule figure1:
@@ -54,6 +56,7 @@ rule figure1:
         figure=prefix_of("png"),
         table=prefix_of("table_csv"),
         preset=preset_name,
+        average_from=config["figure1"]["average_from_epoch"],
     log:
         "logs/figure1.log",
     resources:
@@ -65,4 +68,5 @@ rule figure1:
         config["container"]
     shell:
         "python -m gradguess report figure1 --measurements {input.measurements} --figure-prefix {params.figure}"
-        " --table-prefix {params.table} --preset {params.preset:q} > {log} 2>&1"
+        " --table-prefix {params.table} --preset {params.preset:q} --average-from-epoch {params.average_from}"
+        " > {log} 2>&1"

@@ -1,10 +1,12 @@
 """Activation mixing (§3.3, A.2): guess in the subspace the batch's activations span.
 
 Per example, a random N(0,1) combination of the batch's post-activations of the
-same layer, masked by that example's ReLU derivative. Each example's guess is
-rescaled to norm √n_i, the norm of an isotropic guess of that layer, so mixing
-neither dominates nor vanishes among the layers of a joint JVP. The last layer
-has no activations to mix and gets N(0, I).
+same layer, masked by that example's ReLU derivative. The paper says only that
+the guess is normalised "to ensure stability"; we rescale each example's guess
+to norm √n_i, the norm of an isotropic guess of that layer, so mixing neither
+dominates nor vanishes among the layers of a joint JVP (`normalize=False`
+keeps the raw mixture, whose mean estimate is exactly M AᵀA M ∇ℓ, §5). The
+last layer has no activations to mix and gets N(0, I).
 """
 import math
 
@@ -16,12 +18,23 @@ from gradguess.methods.engine import ActivationGuess, GuessContext
 class ActivationMixing(ActivationGuess):
     name = "activation_mixing"
 
+    def __init__(self, normalize: bool = True, mode: str = "joint"):
+        super().__init__(mode=mode)
+        if not isinstance(normalize, bool):
+            raise ValueError(f"activation_mixing option normalize must be true or false, got {normalize!r}")
+        self.normalize = normalize
+
+    def options(self) -> dict:
+        return {"normalize": self.normalize, **super().options()}
+
     def guess(self, ctx: GuessContext, i: int):
         if ctx.is_last(i):
             return ctx.normal(i)
         acts, mask = ctx.trace.inputs[i + 1], ctx.trace.masks[i]  # ReLU(s_i) and ReLU'(s_i)
         coeffs = torch.randn((ctx.batch, ctx.batch), generator=ctx.generator, device=acts.device, dtype=acts.dtype)
         g = (coeffs @ acts) * mask
+        if not self.normalize:
+            return g
         norm = g.norm(dim=1, keepdim=True)
         # an example whose units are all dead at this layer has nothing to guess: keep it zero
         scale = torch.where(norm > 0, math.sqrt(acts.shape[1]) / norm, torch.zeros_like(norm))

@@ -12,6 +12,12 @@ does the rest, the same for all of them:
 3. the estimate of ∂ℓ_b/∂s_i as d·ε_i, turned into weight and bias updates by
    one outer product (a matmul over the batch) and one sum per layer (A.2).
 
+A layer whose ∂ℓ_b/∂s_i is known locally, without backpropagation (the output
+layer's error softmax − one-hot, for self-sharpening), says so through
+`ActivationGuess.exact`: it is updated by that error as it is, unscaled, and
+stays out of the tangent, so the directional derivative is over the guessed
+layers only.
+
 Two JVP modes:
 - `joint`: every layer's guess goes into one tangent; each example gets one
   directional derivative d_b = Σ_i ∇_{s_i}ℓ_b · ε_{i,b}, which scales all of that
@@ -44,6 +50,7 @@ class GuessContext:
     trace: Trace
     y: Tensor
     generator: torch.Generator | None
+    exact: list[Tensor | None] | None = None  # filled by `ActivationGuess.probe`
 
     @property
     def num_layers(self) -> int:
@@ -130,16 +137,31 @@ class ActivationGuess(Estimator):
     def guess(self, ctx: GuessContext, i: int) -> Tensor:
         """A guess (B, n_i) for ∂ℓ_b/∂s_i, built only from what is known before the loss."""
 
+    def exact(self, ctx: GuessContext, i: int) -> Tensor | None:
+        """∂ℓ_b/∂s_i where it is known locally (no backpropagation), else None (the default: guess it)."""
+        return None
+
     def probe(self, model, x, y, generator=None):
-        """Forward pass, guesses and directional derivatives, for tests and analyses."""
+        """Forward pass, guesses and directional derivatives, for tests and analyses.
+
+        A layer with an exact local error has a zero guess here (it is not in the tangent);
+        its error is in `ctx.exact[i]`.
+        """
         with torch.no_grad():
             ctx = GuessContext(model, model.trace(x), y, generator)
-            guesses = [self.guess(ctx, i) for i in range(ctx.num_layers)]
+            ctx.exact = [self.exact(ctx, i) for i in range(ctx.num_layers)]
+            guesses = [torch.zeros(ctx.shape(i), device=e.device, dtype=e.dtype) if e is not None
+                       else self.guess(ctx, i) for i, e in enumerate(ctx.exact)]
             return ctx, guesses, directional_derivatives(ctx, guesses, self.mode)
+
+    def preact_estimates(self, ctx: GuessContext, guesses: list[Tensor], d: Tensor) -> list[Tensor]:
+        """Per-example estimates of ∂ℓ_b/∂s_i: the exact local error where there is one, else d·ε_i."""
+        scaled = scale_guesses(guesses, d)
+        return [e if e is not None else s for e, s in zip(ctx.exact, scaled)]
 
     def compute(self, model, x, y, generator=None) -> Estimate:
         ctx, guesses, d = self.probe(model, x, y, generator)
         with torch.no_grad():
-            grads = weight_updates(model, ctx.trace, scale_guesses(guesses, d))
+            grads = weight_updates(model, ctx.trace, self.preact_estimates(ctx, guesses, d))
             logits = ctx.trace.logits
             return Estimate(grads, logits, mean_cross_entropy(logits, y))

@@ -36,8 +36,12 @@ def save(fig, prefix: str | Path, preset: str) -> list[Path]:
     return paths
 
 
-def figure1(measurements: pd.DataFrame, prefix, preset: str) -> list[Path]:
-    """Cosine similarity with the true gradient along the backprop trajectory, one panel per JVP mode."""
+def figure1(measurements: pd.DataFrame, prefix, preset: str, average_from_epoch: int = 1) -> list[Path]:
+    """Cosine similarity with the true gradient along the backprop trajectory, one panel per JVP mode.
+
+    `joint` is the paper's mode, `per_layer` our extension; epochs before
+    `average_from_epoch` are shaded: drawn, but not in the table's average.
+    """
     _style()
     grouped = measurements.groupby(["method", "mode", "epoch"], dropna=False)["cosine"]
     per_epoch = grouped.agg(mean="mean", q25=lambda c: c.quantile(0.25), q75=lambda c: c.quantile(0.75)).reset_index()
@@ -58,14 +62,20 @@ def figure1(measurements: pd.DataFrame, prefix, preset: str) -> list[Path]:
         ax.set_yscale("log")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch of backprop training")
-        ax.set_title(f"JVP mode: {mode}" if mode else "")
+        if per_epoch["epoch"].min() < average_from_epoch:
+            ax.axvspan(per_epoch["epoch"].min() - 0.5, average_from_epoch - 0.5, color="0.9", zorder=0, lw=0)
+        ax.set_title({"joint": "JVP mode: joint (the paper's)", "per_layer": "JVP mode: per_layer (our extension)"}
+                     .get(mode, ""))
     positive = per_epoch["mean"][per_epoch["mean"] > 0]
     if not positive.empty:
         axes[0][0].set_ylim(bottom=float(positive.min()) / 5)
     axes[0][0].set_ylabel("cosine similarity with the gradient")
     axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     fig.suptitle("Figure 1: guessed-gradient cosine similarity along the backprop trajectory\n"
-                 "(mean over batches; band: interquartile range)")
+                 "(mean over batches, different batches each epoch; band: interquartile range;"
+                 f" grey: not in the table's average)" if per_epoch["epoch"].min() < average_from_epoch else
+                 "Figure 1: guessed-gradient cosine similarity along the backprop trajectory\n"
+                 "(mean over batches, different batches each epoch; band: interquartile range)")
     fig.tight_layout()
     return save(fig, prefix, preset)
 
@@ -78,7 +88,7 @@ def figure3(runs: pd.DataFrame, prefix, preset: str) -> list[Path]:
     """Train (top) and test (bottom) accuracy against (depth, width), one column per dataset."""
     _style()
     runs = runs[runs["status"] == "completed"].copy()
-    datasets = sorted(runs["dataset"].unique(), key=dataset_key)
+    datasets = sorted(runs["dataset"].unique(), key=lambda d: dataset_key(d, figure3=True))
     archs = _arch_order(runs)
     runs["arch"] = [archs.index((int(d), int(w))) for d, w in zip(runs["depth"], runs["width"])]
     methods = sorted(runs["method"].unique(), key=method_key)

@@ -80,11 +80,42 @@ def table2_wide(long: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     return header, body
 
 
-def markdown(header: list[str], body: list[list[str]], title: str = "") -> str:
+def table2_stacked(long: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """The paper's layout: a train block above a test block; rows (architecture, method), columns datasets.
+
+    The block is the first column ("Train" / "Test" on the block's first row).
+    """
+    datasets = sorted(long["dataset"].unique(), key=dataset_key)
+    header = ["Split", "Architecture", "Method"] + [dataset_label(d) for d in datasets]
+    body = []
+    for split in ("train", "test"):
+        part = long[long["split"] == split]
+        for (depth, width, method), group in part.groupby(["depth", "width", "method"], sort=False):
+            cells = {r.dataset: format_cell(r.mean, r.std, r.diverged) for r in group.itertuples()}
+            body.append([f"{split.title()} accuracy", arch_label(depth, width), method_label(method)]
+                        + [cells.get(d, "–") for d in datasets])
+    return header, body
+
+
+def blank_repeats(body: list[list[str]], columns: int) -> list[list[str]]:
+    """Blank a leading cell that repeats the row above (and every cell left of it does too): grouped rows."""
+    out, previous = [], None
+    for row in body:
+        cells = list(row)
+        if previous is not None:
+            for c in range(columns):
+                if row[:c + 1] == previous[:c + 1]:
+                    cells[c] = ""
+        out.append(cells)
+        previous = row
+    return out
+
+
+def markdown(header: list[str], body: list[list[str]], title: str = "", groups: int = 1) -> str:
     lines = [f"{title}\n"] if title else []
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join("---" for _ in header) + "|")
-    lines += ["| " + " | ".join(row) + " |" for row in body]
+    lines += ["| " + " | ".join(row) + " |" for row in blank_repeats(body, groups)]
     return "\n".join(lines) + "\n"
 
 
@@ -96,16 +127,17 @@ def _tex(text: str) -> str:
     return text.replace("\0WT\0", r"$W^\top$").replace("±", r"$\pm$")
 
 
-def latex(header: list[str], body: list[list[str]], caption: str = "") -> str:
-    lines = [r"% needs \usepackage{booktabs}", r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{" + "l" * 2 + "c" * (len(header) - 2) + "}",
+def latex(header: list[str], body: list[list[str]], caption: str = "", groups: int = 1) -> str:
+    """booktabs table; the first `groups` columns group rows: repeats blanked, a rule where the first changes."""
+    lines = [r"% needs \usepackage{booktabs}", r"\begin{table}[t]", r"\centering", r"\small",
+             r"\begin{tabular}{" + "l" * (groups + 1) + "c" * (len(header) - groups - 1) + "}",
              r"\toprule", " & ".join(_tex(h) for h in header) + r" \\", r"\midrule"]
-    previous = None
-    for row in body:
-        first = row[0] if row[0] != previous else ""
-        if previous is not None and row[0] != previous:
+    for i, (row, shown) in enumerate(zip(body, blank_repeats(body, groups))):
+        if i and row[0] != body[i - 1][0]:
             lines.append(r"\midrule")
-        previous = row[0]
-        lines.append(" & ".join(_tex(c) for c in [first, *row[1:]]) + r" \\")
+        elif i and groups > 1 and row[1] != body[i - 1][1]:
+            lines.append(r"\addlinespace")
+        lines.append(" & ".join(_tex(c) for c in shown) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     if caption:
         lines.append(r"\caption{" + _tex(caption) + "}")
@@ -113,32 +145,68 @@ def latex(header: list[str], body: list[list[str]], caption: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_table(long: pd.DataFrame, header, body, prefix: str | Path, title: str, preset: str) -> list[Path]:
-    """CSV (long form, stamped with the preset), Markdown and LaTeX (the paper's layout)."""
+def write_table(long: pd.DataFrame, header, body, prefix: str | Path, title: str, preset: str,
+                groups: int = 1, notes: str = "") -> list[Path]:
+    """CSV (long form, stamped with the preset), Markdown and LaTeX (the paper's layout).
+
+    `notes` (Markdown) go under the Markdown table: what each column means.
+    """
     prefix = Path(prefix)
     stamp = f"{title} (gradguess preset: {preset})"
     io.write_text(prefix.with_suffix(".csv"), long.assign(preset=preset).to_csv(index=False))
-    io.write_text(prefix.with_suffix(".md"), markdown(header, body, f"**{stamp}**"))
-    io.write_text(prefix.with_suffix(".tex"), latex(header, body, stamp))
+    io.write_text(prefix.with_suffix(".md"), markdown(header, body, f"**{stamp}**", groups)
+                  + (f"\n{notes.strip()}\n" if notes else ""))
+    io.write_text(prefix.with_suffix(".tex"), latex(header, body, stamp, groups))
     return [prefix.with_suffix(s) for s in (".csv", ".md", ".tex")]
 
 
-def figure1_table(measurements: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[list[str]]]:
-    """Figure 1's table: mean ± std over the whole trajectory (all epochs and batches) per method and mode."""
+MODE_LABELS = {"joint": "joint (paper's)", "per_layer": "per_layer (ours)", "": ""}
+EFFECTIVENESS = (("one_step_effectiveness", "1-step effectiveness (paper's: unit direction)"),
+                 ("one_step_effectiveness_raw", "1-step (raw estimate)"),
+                 ("one_step_effectiveness_norm_matched", "1-step (norm-matched)"))
+
+
+FIGURE1_NOTES = """
+- **JVP mode**: `joint` (one directional derivative per example for all layers) reproduces the paper's cosines;
+  `per_layer` (one per layer and example) is our extension.
+- **1-step effectiveness (paper's: unit direction)**: loss reduction of one step along (g·u)u, u = ĝ/|ĝ| the
+  method's unit guess direction, relative to backprop's, each at its best step size in {1e-5, ..., 1e-1};
+  ≈ cos² at small steps. Losses evaluated in float64.
+- **1-step (raw estimate)**: the same with the method's estimate ĝ as it is (its norm is part of the method, so
+  the step-size grid acts as a line search).
+- **1-step (norm-matched)**: the same with ĝ rescaled to the true gradient's norm.
+"""
+
+
+def figure1_table(measurements: pd.DataFrame, average_from_epoch: int = 1
+                  ) -> tuple[pd.DataFrame, list[str], list[list[str]]]:
+    """Figure 1's table: mean ± std over all batches of all epochs from `average_from_epoch` on.
+
+    The paper measures "after each epoch" and averages "across all batches for
+    all epochs": the initialisation (epoch 0) is not in its average, so by
+    default not in ours either (the figure still draws it).
+    """
+    used = measurements[measurements["epoch"] >= average_from_epoch] if "epoch" in measurements else measurements
+    if used.empty:
+        used = measurements  # a trajectory shorter than the cut: average what there is
     rows = []
-    for (method, mode), g in measurements.groupby(["method", "mode"], dropna=False):
+    for (method, mode), g in used.groupby(["method", "mode"], dropna=False):
         row = {"method": method, "mode": mode if isinstance(mode, str) else ""}
-        for col in ("cosine", "one_step_effectiveness", "one_step_effectiveness_norm_matched"):
-            row[f"{col}_mean"], row[f"{col}_std"] = mean_std(g[col])
+        for col in ["cosine", *(c for c, _ in EFFECTIVENESS)]:
+            if col in g:
+                row[f"{col}_mean"], row[f"{col}_std"] = mean_std(g[col])
+        row["batches"] = len(g)
+        if "epoch" in g:
+            row["epochs"] = f"{int(g['epoch'].min())}-{int(g['epoch'].max())}"
         rows.append(row)
     long = pd.DataFrame(rows)
     long["_m"] = long["method"].map(method_key)
     long = long.sort_values(["_m", "mode"]).drop(columns="_m").reset_index(drop=True)
-    header = ["Method", "JVP mode", "Cosine similarity", "1-step effectiveness", "1-step (norm-matched)"]
-    body = [["Backprop (oracle)", "", "1", "1", "1"]] if "backprop" not in set(long["method"]) else []
-    for r in long.itertuples():
-        body.append([method_label(r.method), r.mode,
-                     f"{r.cosine_mean:.2g} ± {r.cosine_std:.2g}",
-                     f"{r.one_step_effectiveness_mean:.1e} ± {r.one_step_effectiveness_std:.1e}",
-                     f"{r.one_step_effectiveness_norm_matched_mean:.1e} ± {r.one_step_effectiveness_norm_matched_std:.1e}"])
+    columns = [(c, label) for c, label in EFFECTIVENESS if f"{c}_mean" in long]
+    header = ["Method", "JVP mode", "Cosine similarity", *(label for _, label in columns)]
+    body = [["Backprop (oracle)", "", "1", *("1" for _ in columns)]] if "backprop" not in set(long["method"]) else []
+    for r in long.to_dict("records"):
+        body.append([method_label(r["method"]), MODE_LABELS.get(r["mode"], r["mode"]),
+                     f"{r['cosine_mean']:.2g} ± {r['cosine_std']:.2g}",
+                     *(f"{r[f'{c}_mean']:.1e} ± {r[f'{c}_std']:.1e}" for c, _ in columns)])
     return long, header, body
