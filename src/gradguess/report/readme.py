@@ -12,9 +12,11 @@ from gradguess import io
 CATALOGUE = {
     "figure1": ("Figure 1 (left): cosine similarity of each method's guess along the 6x1024 backprop trajectory",
                 "results/trajectory → results/figure1/epoch_*.csv"),
-    "figure1_table": ("Figure 1 (right): mean ± std over the trajectory of cosine similarity and 1-step effectiveness",
+    "figure1_table": ("Figure 1 (right): mean ± std over the trajectory (epochs from figure1.average_from_epoch) of "
+                      "cosine similarity and 1-step effectiveness (the paper's unit-direction column, raw, norm-matched)",
                       "results/figure1/epoch_*.csv"),
-    "table2": ("Table 2: train and test accuracy, mean ± std over seeds", "results/train/*/*/*/seed*/result.json"),
+    "table2": ("Table 2: train and test accuracy, mean ± std over seeds (Markdown/LaTeX: the paper's train block "
+               "above its test block)", "results/train/*/*/*/seed*/result.json"),
     "figure3": ("Figure 3: accuracy against (depth, width), train row and test row", "results/tables/runs.csv"),
     "figure11": ("Figure 11: train/test curves of the Table 2 runs", "results/tables/curves.csv"),
     "config": ("the resolved configuration every artifact here was made with", "config.yaml + presets"),
