@@ -121,6 +121,52 @@ def test_stable_adamw_clips_the_update_after_a_gradient_spike():
     torch.testing.assert_close(p.detach() - before, expected, rtol=1e-3, atol=1e-7)
 
 
+def _reference(name, params, **kw):
+    if name == "stable_adamw":
+        from optimi import StableAdamW
+        return StableAdamW(params, triton=False, foreach=False, **kw)
+    return {"adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}[name](params, **kw)
+
+
+@pytest.mark.parametrize("name,options", [("adamw", {"weight_decay": 0.01}), ("adamw", {"weight_decay": 0.0}),
+                                          ("sgd", {"momentum": 0.9, "weight_decay": 0.0}),
+                                          ("sgd", {"momentum": 0.0, "weight_decay": 0.1}),
+                                          ("stable_adamw", {"weight_decay": 0.01})])
+def test_optimizers_follow_their_references_step_for_step(name, options):
+    """Ours against torch.optim's AdamW/SGD and torch-optimi's StableAdamW, through a gradient spike."""
+    torch.manual_seed(0)
+    ours_p = [torch.nn.Parameter(torch.randn(6, 4)), torch.nn.Parameter(torch.randn(5))]
+    ref_p = [torch.nn.Parameter(p.detach().clone()) for p in ours_p]
+    ours = make_optimizer(name, ours_p, lr=1e-2, **options)
+    ref = _reference(name, ref_p, lr=1e-2, **options)
+    for t in range(60):
+        grads = [torch.randn_like(p) * (30.0 if t == 40 else 1.0) + p.detach() for p in ours_p]
+        for p, q, g in zip(ours_p, ref_p, grads):
+            p.grad, q.grad = g.clone(), g.clone()
+        ours.step()
+        ref.step()
+    for p, q in zip(ours_p, ref_p):
+        torch.testing.assert_close(p.detach(), q.detach(), rtol=1e-6, atol=1e-7)
+
+
+def test_optimizer_state_round_trips_through_a_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    p = torch.nn.Parameter(torch.randn(4))
+    a = make_optimizer("stable_adamw", [p], lr=0.1)
+    for _ in range(3):
+        p.grad = torch.randn(4)
+        a.step()
+    torch.save(a.state_dict(), tmp_path / "opt.pt")
+    q = torch.nn.Parameter(p.detach().clone())
+    b = make_optimizer("stable_adamw", [q], lr=0.1)
+    b.load_state_dict(torch.load(tmp_path / "opt.pt", weights_only=True))
+    g = torch.randn(4)
+    p.grad, q.grad = g.clone(), g.clone()
+    a.step()
+    b.step()
+    assert torch.equal(p.detach(), q.detach())
+
+
 @pytest.mark.parametrize("name,momentum", [("sgd", 0.0), ("sgd", 0.9), ("adamw", 0.0)])
 def test_optimizers_make_progress(name, momentum):
     torch.manual_seed(0)

@@ -88,7 +88,7 @@ def provenance(device: torch.device | str | None = None) -> dict[str, Any]:
     import importlib.metadata as md
 
     packages = {}
-    for name in ("torch", "torchvision", "numpy", "scipy", "torch-optimi", "tqdm"):
+    for name in ("torch", "torchvision", "numpy", "scipy", "tqdm"):
         try:
             packages[name] = md.version(name)
         except md.PackageNotFoundError:
