@@ -8,6 +8,7 @@ configfile: "config.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/cluster.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/trajectory.smk"
 include: "workflow/rules/figure1.smk"
@@ -16,9 +17,10 @@ include: "workflow/rules/table2.smk"
 include: "workflow/rules/figure3.smk"
 include: "workflow/rules/figure11.smk"
 include: "workflow/rules/paper_readme.smk"
+include: "workflow/rules/cleanup.smk"
 
 
 rule all:
     input:
-        "paper_figures/README.md",
+        f"{FIGURES}/README.md",
     default_target: True

@@ -80,8 +80,8 @@ def test_cosine_command_measures_methods_against_backprop(trained, tmp_path):
         # the paper's 1-step effectiveness follows cos²: W^T's is orders of magnitude above directional's
         assert float(by[("wt", "joint", b)]["one_step_effectiveness"]) > 10 * float(
             by[("directional", "", b)]["one_step_effectiveness"])
-    # a training checkpoint works as well as a bare snapshot
-    assert main(["-q", "cosine", "--checkpoint", str(trained / "run" / "checkpoint.pt"), "--dataset", "synthetic",
+    # a run's final weights work as well as a snapshot
+    assert main(["-q", "cosine", "--checkpoint", str(trained / "run" / "weights.pt"), "--dataset", "synthetic",
                  "--data-root", str(trained / "data"), "--methods", "wt", "--batches", "1", "--device", "cpu",
                  "--out", str(tmp_path / "c2.csv")]) == 0
 

@@ -1,11 +1,14 @@
-"""The Snakemake pipeline end to end: lint, config validation, the quick preset, partial re-runs, resume, report.
+"""The Snakemake pipeline end to end: lint, config validation, the quick preset, what re-runs after a change
+(settings, library code, forced jobs), resume, one tree per preset, cleanup, the report, and real SLURM.
 
-The quick preset runs once, in a copy of the workflow under a temporary directory, and the
-later tests reuse its results (as a user re-running after a change would).
+The quick preset runs once, in a copy of the workflow (and of src/) under a temporary directory, and the
+later tests reuse its results, as a user re-running after a change would. Tests that change files work
+on a copy of that finished tree.
 """
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -17,7 +20,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 MNIST = REPO.parent / "shared" / "data" / "mnist"
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "workflow", "presets", "profiles", "envs")
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "workflow", "presets", "profiles", "envs", "src", "README.md")
 
 pytestmark = pytest.mark.pipeline
 
@@ -26,23 +29,28 @@ def copy_workflow(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for name in WORKFLOW_FILES:
         src = REPO / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / name)
-    (dest / "src").symlink_to(REPO / "src")
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy(src, dest / name)
     # the quick preset's MNIST path is relative to the repository; point it at the real files
     local = {"data": {"sources": {"mnist": str(MNIST) if MNIST.is_dir() else None}}}
     (dest / "local.yaml").write_text(yaml.safe_dump(local))
     return dest
 
 
-def snakemake(workdir: Path, *args, check=True, timeout=1200):
+def snakemake(workdir: Path, *args, check=True, timeout=1200, env=None):
     cmd = [sys.executable, "-m", "snakemake", *args]
-    out = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout)
+    out = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout,
+                         env={**os.environ, **(env or {})})
     if check and out.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stdout[-4000:]}\n{out.stderr[-8000:]}")
     return out
 
 
 QUICK = ("--configfile", "presets/quick.yaml", "local.yaml")
+DATASETS = 2 if MNIST.is_dir() else 1
+METHODS = 7
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -57,11 +65,33 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
+def planned_paths(output: str) -> list[str]:
+    """Every output and log path a dry run plans to write."""
+    paths = []
+    for line in output.splitlines():
+        m = re.match(r"^\s+(output|log|benchmark): (.*)$", line)
+        if m:
+            paths += [p.strip() for p in m.group(2).split(",")]
+    return paths
+
+
+def nothing_to_do(out) -> bool:
+    return "Nothing to be done" in out.stdout + out.stderr
+
+
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     wf = copy_workflow(tmp_path_factory.mktemp("quick"))
     snakemake(wf, "--profile", "profiles/local", *QUICK, "--cores", "2")
     return wf
+
+
+@pytest.fixture
+def quick_copy(quick_run, tmp_path):
+    """A copy of the finished quick tree (results, metadata, code) to change things in."""
+    dest = tmp_path / "copy"
+    shutil.copytree(quick_run, dest, symlinks=True)
+    return dest
 
 
 def test_lint_is_clean(tmp_path):
@@ -72,9 +102,12 @@ def test_lint_is_clean(tmp_path):
 
 
 @pytest.mark.parametrize("override,named", [
-    ({"table2": {"epocs": 3}}, "epocs"),
-    ({"training": {"lr": -1.0}}, "lr"),
-    ({"table2": {"methods": ["wt", "magic"]}}, "magic"),
+    ({"table2": {"epocs": 3}}, "config key table2: Additional properties are not allowed ('epocs'"),
+    ({"training": {"lr": -1.0}}, "config key training.lr"),
+    ({"table2": {"methods": ["wt", "magic"]}}, "config key table2.methods.1: 'magic'"),
+    ({"methods": {"wt": {"options": {"mode": "perlayer"}}}}, "config key methods.wt.options.mode: 'perlayer'"),
+    ({"methods": {"downstream": {"options": {"depth": 2}}}}, "config key methods.downstream.options"),
+    ({"resources": {"train": {"runtime": "soon"}}}, "config key resources.train.runtime"),
     ({"data": {"skip_missing_sources": False, "sources": {"mnist": "/nowhere/mnist"}}}, "data.sources.mnist"),
 ])
 def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, named):
@@ -86,80 +119,205 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, name
     assert not (wf / "results").exists()
 
 
+def test_schema_knows_every_methods_options():
+    """Method options are checked at parse time by the schema; it must list what each method accepts."""
+    import gradguess.methods as M
+
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    options = schema["$defs"]["options"]
+    assert set(options) == set(M.names())
+    for name in M.names():
+        assert set(options[name].get("properties", {})) == set(M.valid_options(name)), name
+    assert schema["$defs"]["mode"]["enum"] == list(M.MODES)
+
+
 def test_quick_preset_plans_every_rule(tmp_path):
     wf = copy_workflow(tmp_path / "wf")
-    counts = job_counts(snakemake(wf, "-n", *QUICK).stdout)
+    out = snakemake(wf, "-n", *QUICK)
+    counts = job_counts(out.stdout)
     assert set(counts) == {"all", "prepare_data", "capture_trajectory", "measure_guesses", "figure1", "train",
                            "gather_runs", "table2", "figure3", "figure11", "paper_readme", "total"}
-    datasets = 2 if MNIST.is_dir() else 1
-    assert counts["train"] == datasets * 2 * 7 * 2  # datasets x architectures x methods x seeds
-    assert counts["measure_guesses"] == 5           # epochs 0..4 of the trajectory
+    assert counts["train"] == DATASETS * 2 * METHODS  # datasets x architectures x methods; seeds inside a job
+    assert counts["measure_guesses"] == 5             # epochs 0..4 of the trajectory
+    paths = planned_paths(out.stdout)
+    assert paths and all(p.startswith(("results/quick/", "paper_figures/quick/")) for p in paths), paths[:5]
 
 
 def test_full_scale_config_plans_the_paper(tmp_path):
     wf = copy_workflow(tmp_path / "wf")
-    counts = job_counts(snakemake(wf, "-n").stdout)
-    assert counts["train"] == 4 * 4 * 7 * 3  # Table 2: datasets x (depth, width) x methods x seeds
-    assert counts["measure_guesses"] == 51   # Figure 1: every epoch of a 50-epoch trajectory, and the start
+    out = snakemake(wf, "-n")
+    counts = job_counts(out.stdout)
+    assert counts["train"] == 4 * 4 * METHODS  # Table 2: datasets x (depth, width) x methods, 3 seeds a job
+    assert counts["measure_guesses"] == 51     # Figure 1: every epoch of a 50-epoch trajectory, and the start
     assert counts["prepare_data"] == 4
+    assert "--seed 0 1 2" in snakemake(wf, "-n", "-p").stdout
 
 
 def test_quick_run_makes_every_artifact_stamped_quick(quick_run):
-    figures = quick_run / "paper_figures"
+    figures = quick_run / "paper_figures" / "quick"
     for name in ("figure1.png", "figure1.pdf", "figure1_table.csv", "figure1_table.md", "figure1_table.tex",
                  "table2.csv", "table2.md", "table2.tex", "figure3.png", "figure3.pdf", "figure11.png",
                  "figure11.pdf", "README.md", "config.yaml"):
         assert (figures / name).stat().st_size > 0, name
     readme = (figures / "README.md").read_text()
     assert "Preset: `quick`" in readme and "not the paper's numbers" in readme
+    assert str(quick_run) not in readme and "/tmp" not in readme  # no machine's absolute paths
+    assert "snakemake --profile profiles/local --configfile presets/quick.yaml local.yaml" in readme
     assert yaml.safe_load((figures / "config.yaml").read_text())["preset"] == "quick"
     assert "preset: quick" in (figures / "table2.md").read_text()
     table = pd.read_csv(figures / "table2.csv")
     assert set(table["preset"]) == {"quick"}
-    runs = pd.read_csv(quick_run / "results" / "tables" / "runs.csv")
+    runs = pd.read_csv(quick_run / "results" / "quick" / "tables" / "runs.csv")
     assert set(runs["preset"]) == {"quick"} and (runs["status"] == "completed").all()
+    assert len(runs) == DATASETS * 2 * METHODS * 2 and set(runs["seed"]) == {0, 1}
     # backprop is the oracle: it beats directional descent on every dataset and architecture
     wide = table.pivot_table(index=["dataset", "depth", "width", "split"], columns="method", values="mean")
     assert (wide["backprop"] > wide["directional"]).all()
     for run_dir in runs["run_dir"]:
         run = quick_run / run_dir
         prov = json.loads((run / "provenance.json").read_text())
-        assert prov["preset"] == "quick" and prov["code_version"] and "torch" in prov["packages"]
+        assert prov["preset"] == "quick" and prov["code_version"] and len(prov["code_digest"]) == 12
         assert json.loads((run / "config.json").read_text())["seed"] in (0, 1)
-    measured = pd.concat(pd.read_csv(p) for p in (quick_run / "results" / "figure1").glob("*.csv"))
+        assert (run / "weights.pt").exists() and not list(run.glob("checkpoint*"))  # finished: no checkpoint
+    measured = pd.concat(pd.read_csv(p) for p in (quick_run / "results" / "quick" / "figure1").glob("*.csv"))
     assert set(measured["mode"].fillna("")) == {"", "joint", "per_layer"}
     assert sorted(measured["epoch"].unique()) == [0, 1, 2, 3, 4]
-    assert all((quick_run / "logs").rglob("*.log"))
+    logs = list((quick_run / "results" / "quick" / "logs").rglob("*.log"))
+    assert logs and all(log.stat().st_size > 0 for log in logs if "train" in str(log))
+    assert any("runs on cpu" in log.read_text() for log in logs)  # every job says where it runs
+    assert list((quick_run / "results" / "quick" / "benchmarks").rglob("*.tsv"))
 
 
 def test_nothing_to_do_after_a_finished_run(quick_run):
-    out = snakemake(quick_run, "-n", *QUICK)
-    assert "Nothing to be done" in out.stdout + out.stderr
+    assert nothing_to_do(snakemake(quick_run, "-n", *QUICK))
 
 
 def test_changing_one_methods_lr_reruns_exactly_its_runs_and_what_depends_on_them(quick_run):
     (quick_run / "wt-lr.yaml").write_text(yaml.safe_dump({"methods": {"wt": {"lr": 3.0e-3}}}))
     out = snakemake(quick_run, "-n", *QUICK, "wt-lr.yaml", "--printshellcmds")
     counts = job_counts(out.stdout)
-    datasets = 2 if MNIST.is_dir() else 1
-    assert counts.pop("train") == datasets * 2 * 2  # the wt runs: datasets x architectures x seeds
+    assert counts.pop("train") == DATASETS * 2  # the wt runs: datasets x architectures
     assert counts == {"gather_runs": 1, "table2": 1, "figure3": 1, "figure11": 1, "paper_readme": 1, "all": 1,
                       "total": counts["total"]}
     trained = re.findall(r"gradguess train .*--method (\w+)", out.stdout)
     assert set(trained) == {"wt"} and "--lr 0.003" in out.stdout
 
 
-def test_a_killed_training_job_resumes_from_its_checkpoint(quick_run):
-    run = next((quick_run / "results" / "train").glob("*/d3-w32/wt/seed0"))
-    (run / "result.json").unlink()  # as if the job had been killed after its last checkpoint
-    checkpoints = list(run.glob("checkpoint-*.pt"))
+def test_settings_that_cannot_change_a_result_rerun_nothing(quick_run):
+    (quick_run / "how.yaml").write_text(yaml.safe_dump({
+        "execution": {"checkpoint_minutes": 30},
+        "resources": {"train": {"cpus": 2, "runtime": 90, "mem_mb": 2000}, "cosine": {"gpu": 0},
+                      "short_job_minutes": 5}}))
+    assert nothing_to_do(snakemake(quick_run, "-n", *QUICK, "how.yaml"))
+
+
+def test_the_library_code_a_result_depends_on_reruns_it_and_other_code_does_not(quick_copy):
+    src = quick_copy / "src" / "gradguess"
+    # not code: a comment and a docstring in W^T's guess rule, the CLI's help text, the README
+    wt = src / "methods" / "wt.py"
+    original = wt.read_text()
+    wt.write_text(original.replace('"""W^T (§3.2', '"""W^T, reworded (§3.2') + "\n# a comment\n")
+    cli = src / "cli.py"
+    cli.write_text(cli.read_text().replace("one seed, or several", "a seed, or more"))
+    (quick_copy / "README.md").write_text("changed\n")
+    assert nothing_to_do(snakemake(quick_copy, "-n", *QUICK))
+
+    # code a figure depends on: that figure re-renders, nothing trains or measures again
+    figures = src / "report" / "figures.py"
+    figures.write_text(figures.read_text() + "\n\nFIGURE_NOTE = 'changed'\n")
+    counts = job_counts(snakemake(quick_copy, "-n", *QUICK).stdout)
+    assert "train" not in counts and "measure_guesses" not in counts and "capture_trajectory" not in counts
+    assert counts["figure3"] == counts["figure11"] == counts["figure1"] == 1
+    figures.write_text(figures.read_text().replace("\n\nFIGURE_NOTE = 'changed'\n", ""))
+
+    # code of one method: its runs (and Figure 1's measurements, which use it) re-run, the others do not
+    wt.write_text(original.replace("return (z @ self.next_weight(ctx, i)) * ctx.trace.masks[i]",
+                                   "return (z @ self.next_weight(ctx, i)) * ctx.trace.masks[i] * 1.0"))
+    out = snakemake(quick_copy, "-n", "-p", *QUICK)
+    counts = job_counts(out.stdout)
+    assert counts["train"] == DATASETS * 2
+    assert set(re.findall(r"gradguess train .*--method (\w+)", out.stdout)) == {"wt"}
+    assert counts["measure_guesses"] == 5 and "capture_trajectory" not in counts
+    assert "Params have changed" in out.stdout
+
+    # a refactor that should keep the runs: --touch records the new code as up to date
+    snakemake(quick_copy, "--touch", *QUICK, "--cores", "1")
+    assert nothing_to_do(snakemake(quick_copy, "-n", *QUICK))
+
+
+def test_a_forced_job_trains_from_scratch(quick_copy):
+    run = quick_copy / "results" / "quick" / "runs" / "synthetic" / "d3-w32" / "wt" / "e3"
+    before = json.loads((run / "seed0" / "result.json").read_text())
+    target = str((run / "seed0" / "result.json").relative_to(quick_copy))
+    snakemake(quick_copy, "--profile", "profiles/local", *QUICK, "--cores", "1", "--forcerun", "train", target)
+    history = (run / "history.log").read_text()
+    assert history.count("seed0 from scratch") == 2 and "resuming" not in history
+    after = json.loads((run / "seed0" / "result.json").read_text())
+    assert after["train_acc"] == before["train_acc"]  # the CPU is deterministic
+    assert after["wall_seconds"] > 0.01                # and it really trained
+
+
+def test_a_killed_training_job_resumes_from_its_checkpoint(quick_copy, monkeypatch):
+    """Kill a job in its first seed's second epoch; the re-run resumes that seed from epoch 1."""
+    from gradguess import train as train_mod
+    from gradguess.cli import main
+
+    run = quick_copy / "results" / "quick" / "runs" / "synthetic" / "d6-w32" / "wt" / "e3"
+    target = str((run / "seed0" / "result.json").relative_to(quick_copy))
+    shell = next(line for line in snakemake(quick_copy, "-n", "-p", *QUICK, "--forcerun", "train", target
+                                            ).stdout.splitlines() if "gradguess train" in line)
+    argv = shlex.split(shell.split("python -m gradguess", 1)[1].split("2>&1", 1)[0])
+    for f in run.rglob("result.json"):
+        f.unlink()  # the scheduler starts the job: outputs go
+    calls = {"n": 0}
+    real = train_mod.evaluate
+
+    def killed_in_epoch_two(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.chdir(quick_copy)
+    monkeypatch.setattr(train_mod, "evaluate", killed_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        main(argv)
+    checkpoints = list((run / "seed0").glob("checkpoint-*.pt"))
     assert len(checkpoints) == 1
-    target = str((run / "result.json").relative_to(quick_run))
-    snakemake(quick_run, "--profile", "profiles/local", *QUICK, "--cores", "2", target)
-    assert json.loads((run / "result.json").read_text())["status"] == "completed"
-    log = (quick_run / "logs" / "train" / f"{run.relative_to(quick_run / 'results' / 'train')}.log").read_text()
-    assert "resuming" in log
-    assert checkpoints == list(run.glob("checkpoint-*.pt"))
+    snakemake(quick_copy, "--profile", "profiles/local", *QUICK, "--cores", "1", target)
+    log = (quick_copy / "results" / "quick" / "logs" / "train" / "synthetic" / "d6-w32" / "wt" / "e3.log").read_text()
+    assert "resuming" in log and "seed0 from epoch 1" in log
+    assert json.loads((run / "seed1" / "result.json").read_text())["status"] == "completed"
+    assert not list(run.rglob("checkpoint-*.pt"))  # the finished job keeps none
+
+
+def test_a_paper_tree_and_a_quick_tree_never_touch_each_other(quick_run):
+    out = snakemake(quick_run, "-n")  # the paper config, beside the finished quick tree
+    paths = planned_paths(out.stdout)
+    assert paths and all(p.startswith(("results/paper/", "paper_figures/paper/")) for p in paths)
+    assert "results/quick" not in out.stdout
+    assert nothing_to_do(snakemake(quick_run, "-n", *QUICK))
+
+
+def test_cleanup_removes_only_checkpoints_nothing_will_resume(quick_copy):
+    tree = quick_copy / "results" / "quick"
+    finished = tree / "runs" / "synthetic" / "d3-w32" / "wt" / "e3" / "seed0"
+    unfinished = tree / "runs" / "synthetic" / "d3-w32" / "backprop" / "e3" / "seed1"
+    (finished / "checkpoint-0000000000.pt").write_bytes(b"x" * 100)   # left by an older version
+    (unfinished / "result.json").unlink()
+    shell = snakemake(quick_copy, "-n", "-p", *QUICK).stdout
+    current = re.search(r"backprop/e3/seed\{seed\}/checkpoint-(\w+)\.pt", shell).group(1)
+    (unfinished / f"checkpoint-{current}.pt").write_bytes(b"y" * 100)    # an interrupted run: kept
+    (unfinished / "checkpoint-abcdef0123.pt").write_bytes(b"z" * 100)   # its settings changed since: orphan
+    stale = finished / ".metrics.csv.xyz.tmp"
+    stale.write_text("half")
+    os.utime(stale, (0, 0))
+    snakemake(quick_copy, "cleanup", *QUICK, "--cores", "1")
+    assert not (finished / "checkpoint-0000000000.pt").exists() and not stale.exists()
+    assert not (unfinished / "checkpoint-abcdef0123.pt").exists()
+    assert (unfinished / f"checkpoint-{current}.pt").exists()
+    assert (finished / "result.json").exists() and (finished / "weights.pt").exists()
+    assert (tree / "tables" / "runs.csv").exists()
 
 
 def test_html_report_holds_every_figure_and_table(quick_run):
@@ -177,22 +335,52 @@ def slurm_ready() -> bool:
     return out.returncode == 0 and "idle" in out.stdout
 
 
-def test_quick_preset_on_a_real_slurm_cluster(tmp_path):
+@pytest.fixture
+def slurm():
     if not slurm_ready():
         if os.environ.get("GRADGUESS_REQUIRE_SLURM") == "1":
             pytest.fail("GRADGUESS_REQUIRE_SLURM=1 but no SLURM cluster answers `sinfo`")
         pytest.skip("no SLURM cluster (start one with ../shared/slurm/localslurm start)")
+
+
+# This cluster has no GPUs and no accounting database: ask for no GPUs (as a CPU cluster's config
+# would), poll squeue, and give each grouped submission the node's memory and cores.
+CPU_CLUSTER = {"resources": {"train": {"gpu": 0}, "trajectory": {"gpu": 0}, "cosine": {"gpu": 0}}}
+LOCAL_SLURM = ("--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "1",
+               "--resources", "mem_mb=7800", "gpu=1", "--cores", "2")
+
+
+def test_quick_preset_on_a_real_slurm_cluster_in_grouped_submissions(tmp_path, slurm):
     wf = copy_workflow(tmp_path / "wf")
-    # this cluster has no GPUs and no accounting database: ask for none, poll squeue
-    out = snakemake(wf, "--profile", "profiles/slurm", *QUICK,
-              "--set-resources", "train:gpu=0", "capture_trajectory:gpu=0", "measure_guesses:gpu=0",
-              "--default-resources", "slurm_account=gradguess", "slurm_partition=debug",
-              "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "1",
-              "--jobs", "4", timeout=2400)
-    runs = pd.read_csv(wf / "results" / "tables" / "runs.csv")
-    submitted = re.findall(r"submitted with SLURM jobid \d+ \(log: \S*rule_(\w+?)/", out.stdout + out.stderr)
-    # every compute job went through sbatch; data and aggregation rules ran locally
-    assert submitted.count("train") == len(runs)
-    assert set(submitted) == {"train", "capture_trajectory", "measure_guesses"}
-    assert (runs["status"] == "completed").all() and len(runs) >= 28
-    assert (wf / "paper_figures" / "README.md").exists() and (wf / "paper_figures" / "figure1.png").exists()
+    (wf / "cpu.yaml").write_text(yaml.safe_dump(CPU_CLUSTER))
+    out = snakemake(wf, "--profile", "profiles/slurm", *QUICK, "cpu.yaml", *LOCAL_SLURM,
+                    "--default-resources", "slurm_account=gradguess", "slurm_partition=debug", "runtime=60",
+                    "mem_mb=4000", "--jobs", "4", timeout=2400)
+    text = out.stdout + out.stderr
+    runs = pd.read_csv(wf / "results" / "quick" / "tables" / "runs.csv")
+    submitted = re.findall(r"submitted with SLURM jobid \d+ \(log: \S*/(?:rule|group)_(\w+?)/", text)
+    # short jobs go in groups (profiles/slurm: short_train=8, measure_guesses=17); data and
+    # aggregation rules ran here
+    trains = DATASETS * 2 * METHODS
+    assert submitted.count("short_train_train") == -(-trains // 8)
+    assert submitted.count("measure_guesses_measure_guesses") == 1
+    assert submitted.count("capture_trajectory") == 1
+    assert len(submitted) == -(-trains // 8) + 2
+    assert (runs["status"] == "completed").all() and len(runs) == trains * 2
+    assert (wf / "paper_figures" / "quick" / "README.md").exists()
+
+
+def test_a_cluster_that_requires_an_account_stops_before_submitting(tmp_path, slurm):
+    """No placeholder account in the profile: where SLURM enforces accounts and none is given, say so."""
+    wf = copy_workflow(tmp_path / "wf")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "scontrol").write_text("#!/bin/sh\necho 'AccountingStorageEnforce = associations,limits'\n")
+    (fake / "sacctmgr").write_text("#!/bin/sh\nexit 0\n")
+    for f in fake.iterdir():
+        f.chmod(0o755)
+    out = snakemake(wf, "--profile", "profiles/slurm", *QUICK, "--slurm-status-command", "squeue", check=False,
+                    env={"PATH": f"{fake}:{os.environ['PATH']}"})
+    assert out.returncode != 0
+    assert "requires an account" in out.stderr and "slurm_account=YOUR_ACCOUNT" in out.stderr
+    assert "submitted with SLURM" not in out.stdout + out.stderr

@@ -20,40 +20,75 @@ def data_root(tmp_path_factory):
 
 def small(data_root, **kw):
     base = dict(dataset="synthetic", data_root=str(data_root), depth=3, width=32, method="wt",
-                lr=1e-3, batch_size=500, epochs=3, device="cpu")
+                lr=1e-3, batch_size=500, epochs=3, device="cpu", checkpoint_minutes=0)
     return TrainConfig(**{**base, **kw})
 
 
 def weights(path):
-    return torch.load(path, weights_only=True)["model"]
+    return torch.load(path, weights_only=True)
 
 
-def test_resume_gives_bit_identical_weights(data_root, tmp_path, monkeypatch):
-    cfg = small(data_root)
-    full = train(cfg, tmp_path / "full", progress=False)
-
+def interrupt_in_epoch(n, cfg, out, monkeypatch):
+    """Run until epoch `n`'s evaluation and kill it there, as a scheduler would (after epoch n-1's checkpoint)."""
     calls = {"n": 0}
     real = train_mod.evaluate
 
-    def crash_in_epoch_two(*args, **kwargs):
+    def crash(*args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt  # the job is killed after epoch 1's checkpoint
+        if calls["n"] == n:
+            raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(train_mod, "evaluate", crash_in_epoch_two)
+    monkeypatch.setattr(train_mod, "evaluate", crash)
     with pytest.raises(KeyboardInterrupt):
-        train(cfg, tmp_path / "cut", progress=False)
+        train(cfg, out, progress=False)
+    monkeypatch.setattr(train_mod, "evaluate", real)
+
+
+def test_an_interrupted_run_resumes_to_bit_identical_weights(data_root, tmp_path, monkeypatch, caplog):
+    cfg = small(data_root)
+    full = train(cfg, tmp_path / "full", progress=False)
+    assert not (tmp_path / "full" / "checkpoint.pt").exists()  # a finished run keeps no checkpoint
+
+    interrupt_in_epoch(2, cfg, tmp_path / "cut", monkeypatch)
     assert not (tmp_path / "cut" / "result.json").exists()  # an unfinished run has no result
     assert torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)["epoch"] == 1
-    monkeypatch.setattr(train_mod, "evaluate", real)
-    resumed = train(cfg, tmp_path / "cut", progress=False)
+    with caplog.at_level("INFO", logger="gradguess.train"):
+        resumed = train(cfg, tmp_path / "cut", progress=False)
+    assert "resuming" in caplog.text
 
-    a, b = weights(tmp_path / "full" / "checkpoint.pt"), weights(tmp_path / "cut" / "checkpoint.pt")
+    a, b = weights(tmp_path / "full" / "weights.pt"), weights(tmp_path / "cut" / "weights.pt")
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert resumed["train_acc"] == full["train_acc"] and resumed["steps"] == full["steps"]
     rows = lambda d: [l.split(",")[:6] for l in (tmp_path / d / "metrics.csv").read_text().splitlines()]
     assert rows("full") == rows("cut")
+    assert not (tmp_path / "cut" / "checkpoint.pt").exists()
+
+
+def test_a_finished_run_started_again_trains_from_scratch(data_root, tmp_path, caplog):
+    """A forced re-run (or one whose code changed) must not reload the final state and rewrite old numbers."""
+    cfg = small(data_root, epochs=2)
+    first = train(cfg, tmp_path / "run", progress=False)
+    (tmp_path / "run" / "result.json").unlink()  # what Snakemake does to a job's outputs before running it
+    with caplog.at_level("INFO", logger="gradguess.train"):
+        again = train(cfg, tmp_path / "run", progress=False)
+    assert "from scratch" in caplog.text and "resuming" not in caplog.text
+    assert again["steps"] == first["steps"] and again["wall_seconds"] > 0
+
+
+def test_a_checkpoint_written_by_other_code_is_not_resumed(data_root, tmp_path, monkeypatch, caplog):
+    cfg = small(data_root)
+    interrupt_in_epoch(2, cfg, tmp_path / "run", monkeypatch)
+    monkeypatch.setattr(train_mod.lineage, "training_digest", lambda method: "0123456789ab")
+    with caplog.at_level("INFO", logger="gradguess.train"):
+        train(cfg, tmp_path / "run", progress=False)
+    assert "written by other code" in caplog.text and "resuming" not in caplog.text
+
+
+def test_checkpoint_from_other_settings_is_refused(data_root, tmp_path, monkeypatch):
+    interrupt_in_epoch(2, small(data_root), tmp_path / "run", monkeypatch)
+    with pytest.raises(CheckpointError, match="method: 'wt' != 'backprop'"):
+        train(small(data_root, method="backprop"), tmp_path / "run", progress=False)
 
 
 def test_run_directory_records_config_seed_and_provenance(data_root, tmp_path):
@@ -79,12 +114,6 @@ def test_corrupt_checkpoint_is_named_and_kept(data_root, tmp_path, capsys):
     assert code == 2
     assert "checkpoint.pt is corrupt" in capsys.readouterr().err
     assert (run / "checkpoint.pt").read_bytes() == b"not a checkpoint at all"
-
-
-def test_checkpoint_from_other_settings_is_refused(data_root, tmp_path):
-    train(small(data_root, epochs=1), tmp_path / "run", progress=False)
-    with pytest.raises(CheckpointError, match="method: 'wt' != 'backprop'"):
-        train(small(data_root, epochs=1, method="backprop"), tmp_path / "run", progress=False)
 
 
 def test_divergence_is_recorded_and_exits_zero(data_root, tmp_path):

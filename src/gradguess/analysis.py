@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from gradguess import methods
+from gradguess.methods import parse_value
 from gradguess.metrics import (best_loss_reduction, cosine_similarity, layer_cosine_similarity,
                                one_step_effectiveness)
 from gradguess.models import MLP
@@ -44,18 +45,6 @@ class MethodSpec:
 
     def label(self) -> str:
         return self.name + "".join(f":{k}={v}" for k, v in self.options)
-
-
-def parse_value(value: str):
-    """A method option's value from text: true/false, else int, else float, else the string."""
-    if value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    for kind in (int, float):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    return value
 
 
 def model_from_state(state: dict) -> MLP:

@@ -1,26 +1,28 @@
-"""`gradguess`: the command line the pipeline's rules call. Thin: parse, call the library, write."""
+"""`gradguess`: the command line the pipeline's rules call. Thin: parse, call the library, write.
+
+Heavy modules (torch, pandas) are imported by the command that needs them, so a
+report job does not pay for torch, nor a training job for seaborn.
+"""
 from __future__ import annotations
 
 import argparse
 import csv
 import logging
+import os
 import sys
 from pathlib import Path
 
-from gradguess import data as datasets
-from gradguess import io, methods
-from gradguess.optim import OPTIMIZERS
+from gradguess import catalog, io, methods
+from gradguess.errors import GradguessError
 
 log = logging.getLogger("gradguess")
 
 
 def _method_option(text: str) -> tuple[str, object]:
-    from gradguess.analysis import parse_value
-
     key, eq, value = text.partition("=")
     if not eq:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key, parse_value(value)
+    return key, methods.parse_value(value)
 
 
 def _choice_error(kind: str, valid):
@@ -32,32 +34,43 @@ def _choice_error(kind: str, valid):
 
 
 def cmd_train(args) -> int:
-    from gradguess.train import TrainConfig, train
+    from gradguess.train import TrainConfig, train, train_replicates
 
     cfg = TrainConfig(
         dataset=args.dataset, data_root=args.data_root, depth=args.depth, width=args.width,
         method=args.method, method_options=dict(args.method_option), optimizer=args.optimizer, lr=args.lr,
         momentum=args.momentum, weight_decay=args.weight_decay, batch_size=args.batch_size, epochs=args.epochs,
-        seed=args.seed, checkpoint_every=args.checkpoint_every, device=args.device, preset=args.preset)
-    result = train(cfg, args.out, checkpoint=args.checkpoint, snapshot_dir=args.snapshot_dir,
-                   progress=None if args.progress == "auto" else args.progress == "bar")
-    log.info("%s: %s", args.out, ", ".join(f"{k}={v}" for k, v in result.items()
-                                            if k in ("status", "train_acc", "test_acc", "diverged_epoch")))
+        seed=args.seed[0], device=args.device, preset=args.preset,
+        **({} if args.checkpoint_minutes is None else {"checkpoint_minutes": args.checkpoint_minutes}))
+    progress = None if args.progress == "auto" else args.progress == "bar"
+    if args.snapshot_dir is not None:
+        if len(args.seed) > 1:
+            raise ValueError("--snapshot-dir records one run's trajectory: give one --seed")
+        results = [train(cfg, args.out, checkpoint=args.checkpoint, snapshot_dir=args.snapshot_dir, progress=progress)]
+    else:
+        results = train_replicates(cfg, args.seed, args.out, args.checkpoint, progress=progress)
+    for seed, result in zip(args.seed, results):
+        log.info("%s: %s", args.out.format(seed=seed), ", ".join(
+            f"{k}={v}" for k, v in result.items() if k in ("status", "train_acc", "test_acc", "diverged_epoch")))
     return 0
 
 
 def cmd_data_prepare(args) -> int:
+    from gradguess import data as datasets
+
     path = datasets.prepare(args.dataset, args.root, source=args.source, download=not args.no_download)
     log.info("wrote %s", path)
     return 0
 
 
 def cmd_cosine(args) -> int:
+    from gradguess import data as datasets
     from gradguess.analysis import MethodSpec, load_model, measure
-    from gradguess.train import resolve_device
+    from gradguess.device import log_device, resolve_device
 
     specs = [MethodSpec.parse(m) for m in args.methods]
     device = resolve_device(args.device)
+    log_device(device, "measurement")
     model = load_model(args.checkpoint, device)
     data = datasets.load(args.dataset, args.data_root, device=device)
     rows = measure(model, data.x_train, data.y_train, specs, args.modes, args.batches, args.batch_size, args.seed,
@@ -132,6 +145,21 @@ def cmd_report_readme(args) -> int:
     return 0
 
 
+def cmd_clean(args) -> int:
+    from gradguess.housekeeping import clean
+
+    keep = None
+    if args.keep is not None:
+        text = sys.stdin.read() if args.keep == "-" else args.keep
+        keep = set(text.split())
+    removed = clean(args.tree, keep_digests=keep, dry_run=args.dry_run)
+    total = sum(size for _, size in removed)
+    for path, size in removed:
+        log.info("%s %s (%.1f MB)", "would remove" if args.dry_run else "removed", path, size / 2**20)
+    log.info("%s %d file(s), %.1f MB", "would free" if args.dry_run else "freed", len(removed), total / 2**20)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gradguess", description=__doc__)
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
@@ -141,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train one MLP with one gradient-guessing method",
                        description="Train one MLP with one method; writes config.json, provenance.json, "
                                    "metrics.csv and (last) result.json into --out, and resumes from --checkpoint.")
-    p.add_argument("--dataset", type=_choice_error("dataset", datasets.DATASETS), default="synthetic")
+    p.add_argument("--dataset", type=_choice_error("dataset", catalog.DATASETS), default="synthetic")
     p.add_argument("--data-root", default="data", help="directory of prepared datasets (default: data)")
     p.add_argument("--method", type=_choice_error("method", method_names), default="backprop",
                    help=f"one of: {', '.join(method_names)}")
@@ -149,20 +177,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="method option, e.g. mode=per_layer, layers=2, cosine=0.03, power=2 (repeatable)")
     p.add_argument("--depth", type=int, default=3, help="number of linear layers (default: 3)")
     p.add_argument("--width", type=int, default=128, help="hidden units per layer (default: 128)")
-    p.add_argument("--optimizer", type=_choice_error("optimizer", OPTIMIZERS), default="adamw")
+    p.add_argument("--optimizer", type=_choice_error("optimizer", catalog.OPTIMIZERS), default="adamw")
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default: 0)")
     p.add_argument("--weight-decay", type=float, default=None,
                    help="default: the optimizer's (AdamW and StableAdamW 0.01, SGD 0)")
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="run directory")
-    p.add_argument("--checkpoint", default=None, help="checkpoint path (default: OUT/checkpoint.pt)")
-    p.add_argument("--checkpoint-every", type=int, default=1, help="epochs between checkpoints (default: 1)")
+    p.add_argument("--seed", type=int, nargs="+", default=[0],
+                   help="one seed, or several: the same run for each, one after another, in this process")
+    p.add_argument("--out", required=True, help="run directory; with several seeds a pattern holding {seed}")
+    p.add_argument("--checkpoint", default=None,
+                   help="checkpoint path (default: OUT/checkpoint.pt); with several seeds a pattern holding {seed}")
+    p.add_argument("--checkpoint-minutes", type=float, default=None,
+                   help="save a checkpoint to resume from at the end of an epoch once this many minutes have passed "
+                        "since the last (0: every epoch; default: $GRADGUESS_CHECKPOINT_MINUTES or 10); a finished "
+                        "run deletes it")
     p.add_argument("--snapshot-dir", default=None, help="also save the weights after every epoch here")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1, ...")
-    p.add_argument("--preset", default=None, help="name of the config preset, stamped on the results")
+    p.add_argument("--preset", default=os.environ.get("GRADGUESS_PRESET"),
+                   help="name of the config preset, stamped on the results (default: $GRADGUESS_PRESET)")
     p.add_argument("--progress", choices=("auto", "bar", "log"), default="auto",
                    help="progress bar or log lines (default: a bar on a terminal)")
     p.set_defaults(func=cmd_train)
@@ -172,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = d.add_parser("prepare", help="download or import a dataset into one cached tensor file",
                      description="Write ROOT/DATASET.pt from a torchvision download or from local files "
                                  "(--source: MNIST idx[.gz], CIFAR python batches or .npz, SVHN .mat).")
-    p.add_argument("--dataset", type=_choice_error("dataset", datasets.DATASETS), required=True)
+    p.add_argument("--dataset", type=_choice_error("dataset", catalog.DATASETS), required=True)
     p.add_argument("--root", required=True, help="where the cached file goes")
     p.add_argument("--source", default=None, help="directory of local files to import instead of downloading")
     p.add_argument("--no-download", action="store_true", help="fail rather than download")
@@ -182,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="For a few training batches, compare each method's guess with backprop's "
                                    "gradient at the given weights; one CSV row per batch, method and JVP mode.")
     p.add_argument("--checkpoint", required=True, help="weights: an epoch snapshot or a training checkpoint")
-    p.add_argument("--dataset", type=_choice_error("dataset", datasets.DATASETS), required=True)
+    p.add_argument("--dataset", type=_choice_error("dataset", catalog.DATASETS), required=True)
     p.add_argument("--data-root", default="data")
     p.add_argument("--methods", nargs="+", required=True, metavar="METHOD[:KEY=VALUE,...]",
                    help=f"methods to measure, from: {', '.join(method_names)}")
@@ -232,6 +266,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--configfiles", nargs="*", default=[])
     p.add_argument("--artifacts", nargs="+", required=True)
     p.set_defaults(func=cmd_report_readme)
+
+    p = sub.add_parser("clean", help="delete checkpoints nothing will resume from, never a result",
+                       description="Under TREE, delete the checkpoints of finished runs, checkpoints whose digest is "
+                                   "not in --keep (settings changed, or the run is no longer configured) and the "
+                                   "temporary files of killed writes. Results, metrics, weights and snapshots stay.")
+    p.add_argument("--tree", required=True, help="a preset's results directory, e.g. results/paper")
+    p.add_argument("--keep", default=None, metavar="DIGESTS",
+                   help="digests of the checkpoints the current config would resume from, separated by spaces "
+                        "('-': read them from stdin); without it only finished runs' checkpoints go")
+    p.add_argument("--dry-run", action="store_true", help="only list what would be deleted")
+    p.set_defaults(func=cmd_clean)
     return parser
 
 
@@ -239,11 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
-    from gradguess.train import CheckpointError
-
     try:
         return args.func(args)
-    except (ValueError, datasets.DataError, CheckpointError) as exc:
+    except (ValueError, GradguessError) as exc:
         print(f"gradguess: error: {exc}", file=sys.stderr)
         return 2
 

@@ -20,20 +20,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from gradguess.catalog import DATASETS, NUM_CLASSES, SHAPES, SIZES  # noqa: F401  (re-exported)
+from gradguess.errors import GradguessError
 from gradguess.io import torch_save
 
-DATASETS = ("mnist", "svhn", "cifar10", "cifar100", "synthetic")
 FORMAT_VERSION = 1
-
-# (channels, height, width) and number of classes of each data set.
-SHAPES = {
-    "mnist": (1, 28, 28),
-    "svhn": (3, 32, 32),
-    "cifar10": (3, 32, 32),
-    "cifar100": (3, 32, 32),
-    "synthetic": (3, 32, 32),
-}
-NUM_CLASSES = {"mnist": 10, "svhn": 10, "cifar10": 10, "cifar100": 100, "synthetic": 10}
 
 MNIST_FILES = (
     "train-images-idx3-ubyte",
@@ -43,7 +34,7 @@ MNIST_FILES = (
 )
 
 
-class DataError(Exception):
+class DataError(GradguessError):
     """A data set could not be prepared or loaded; the message says what to fix."""
 
 
@@ -359,7 +350,7 @@ def _from_torchvision(dataset: str, ds: Any) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- synthetic
 
 
-def _synthetic(seed: int = 0, n_train: int = 10_000, n_test: int = 2_000) -> Arrays:
+def _synthetic(seed: int = 0, n_train: int = SIZES["synthetic"][0], n_test: int = SIZES["synthetic"][1]) -> Arrays:
     """A CIFAR-shaped 10-class task: smooth class prototypes, shifted, plus clutter.
 
     Each image is its class prototype, circularly shifted by up to 8 pixels and

@@ -2,7 +2,8 @@
 
 Every artifact is written to a temporary file in the same directory and then
 renamed over the target, so a killed job never leaves a half-written file that
-a later step (or Snakemake) would mistake for a finished one.
+a later step (or Snakemake) would mistake for a finished one. torch is imported
+only where needed: the report commands write files without it.
 """
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
-
-import torch
 
 
 @contextlib.contextmanager
@@ -62,6 +61,8 @@ def write_csv(path: str | os.PathLike, rows: list[dict], columns) -> None:
 
 
 def torch_save(obj: Any, path: str | os.PathLike) -> None:
+    import torch
+
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
 
@@ -83,9 +84,11 @@ def code_version() -> str:
     return __version__
 
 
-def provenance(device: torch.device | str | None = None) -> dict[str, Any]:
+def provenance(device=None) -> dict[str, Any]:
     """What produced an artifact: code version, package versions, machine, device."""
     import importlib.metadata as md
+
+    import torch
 
     packages = {}
     for name in ("torch", "torchvision", "numpy", "scipy", "tqdm"):

@@ -18,7 +18,8 @@ from typing import Iterable
 import torch
 from torch import Tensor
 
-OPTIMIZERS = ("adamw", "sgd", "stable_adamw")
+from gradguess.catalog import OPTIMIZERS
+
 # Weight decay when none is given: PyTorch's AdamW default (decoupled) for the Adam family; none for SGD,
 # whose weight decay is a coupled L2 term that the A.1 sweep has no reason to add.
 DEFAULT_WEIGHT_DECAY = {"adamw": 0.01, "sgd": 0.0, "stable_adamw": 0.01}

@@ -2,43 +2,54 @@
 
 A run writes into its own directory:
   config.json      the resolved settings (with the seed and preset)
-  provenance.json  code version, package versions, device
+  provenance.json  code version and digest, package versions, device
   metrics.csv      one row per epoch: train/test loss and accuracy (the train
                    columns average the epoch's batches as they were trained on,
                    which costs nothing; result.json re-evaluates the whole train set)
+  weights.pt       the final weights (a state dict), for analyses of trained models
   result.json      status (completed | diverged) and final numbers; written last
-The checkpoint lives wherever the caller says (by default beside the outputs):
-a restarted run resumes from it and ends with the same weights, bit for bit
-on the CPU, as a run that was never interrupted.
+The checkpoint lives wherever the caller says (by default beside the outputs)
+and only while the run is unfinished: a run that was interrupted resumes from
+it and ends with the same weights, bit for bit on the CPU, as a run that never
+stopped. A finished run deletes it (its optimizer state is 3× the weights), so a
+run started again after it finished, because Snakemake was told to or because
+its code changed, starts from scratch. So does one whose checkpoint was written
+by other code (see `lineage`).
 """
 from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from gradguess import data as datasets
-from gradguess import io, methods
+from gradguess import io, lineage, methods
+from gradguess.device import log_device, resolve_device
+from gradguess.errors import GradguessError
 from gradguess.methods.base import mean_cross_entropy
 from gradguess.models import MLP
 from gradguess.optim import OPTIMIZERS, default_weight_decay, make_optimizer
 
 log = logging.getLogger("gradguess.train")
 
-CHECKPOINT_FORMAT = "gradguess-checkpoint-v1"
+CHECKPOINT_FORMAT = "gradguess-checkpoint-v2"
 METRIC_COLUMNS = ("epoch", "step", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")
-# settings a checkpoint must agree on to be resumed (epochs may grow: extending a run is fine)
+# settings a checkpoint must agree on to be resumed
 RESUME_KEYS = ("dataset", "depth", "width", "method", "method_options", "optimizer", "lr", "momentum",
-               "weight_decay", "batch_size", "seed")
+               "weight_decay", "batch_size", "epochs", "seed")
+# how often an unfinished run saves a checkpoint, unless told otherwise: a setting of how a job runs, not of
+# what it computes, so the pipeline passes it through the environment (changing it re-runs nothing)
+CHECKPOINT_MINUTES = float(os.environ.get("GRADGUESS_CHECKPOINT_MINUTES", "10"))
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(GradguessError):
     pass
 
 
@@ -57,7 +68,7 @@ class TrainConfig:
     batch_size: int = 512
     epochs: int = 10
     seed: int = 0
-    checkpoint_every: int = 1
+    checkpoint_minutes: float = CHECKPOINT_MINUTES  # 0: after every epoch
     device: str = "auto"
     preset: str | None = None
 
@@ -77,20 +88,13 @@ class TrainConfig:
             self.weight_decay = default_weight_decay(self.optimizer)
         if self.dataset not in datasets.DATASETS:
             raise ValueError(f"unknown dataset {self.dataset!r}; valid datasets: {', '.join(datasets.DATASETS)}")
-        for name in ("depth", "width", "batch_size", "epochs", "checkpoint_every"):
+        for name in ("depth", "width", "batch_size", "epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.checkpoint_minutes < 0:
+            raise ValueError(f"checkpoint_minutes must be >= 0, got {self.checkpoint_minutes}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} requested but CUDA is not available")
-    return device
 
 
 @torch.no_grad()
@@ -130,17 +134,39 @@ def _format_row(row: dict, epochs: int) -> str:
             f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f}  ({row['seconds']:.1f} s)")
 
 
+def _resume_state(checkpoint: Path, config: dict, code: str, device) -> dict | None:
+    """The checkpoint to resume from, or None to start from scratch (saying why)."""
+    if not checkpoint.exists():
+        return None
+    state = load_checkpoint(checkpoint, device)
+    saved = state["config"]
+    mismatched = [k for k in RESUME_KEYS if saved.get(k) != config[k]]
+    if mismatched:
+        raise CheckpointError(f"checkpoint {checkpoint} was made with different settings "
+                              f"({', '.join(f'{k}: {saved.get(k)!r} != {config[k]!r}' for k in mismatched)}); "
+                              f"delete it or point --checkpoint elsewhere")
+    if state.get("code_digest") != code:
+        log.warning("checkpoint %s was written by other code (digest %s, now %s): starting from scratch",
+                    checkpoint, state.get("code_digest"), code)
+        return None
+    return state
+
+
 def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None = None,
-          snapshot_dir: str | Path | None = None, progress: bool | None = None) -> dict:
-    """Train (or resume) one run; returns the result that is also written to result.json.
+          snapshot_dir: str | Path | None = None, progress: bool | None = None,
+          keep_final_checkpoint: bool = False) -> dict:
+    """Train (or resume an interrupted) run; returns the result that is also written to result.json.
 
     `snapshot_dir`, if given, receives the model weights after every epoch
     (epoch_0000.pt is the initialisation): the trajectory that Figure 1 measures.
+    `keep_final_checkpoint` saves the finished state too, for `train_replicates`:
+    a job killed after this run finished restores it instead of training it again.
     """
     cfg.validate()
     out_dir = Path(out_dir)
     checkpoint = Path(checkpoint) if checkpoint is not None else out_dir / "checkpoint.pt"
     device = resolve_device(cfg.device)
+    log_device(device, f"training run {out_dir}")
     if progress is None:
         progress = sys.stderr.isatty()
 
@@ -156,20 +182,16 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
     data_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     guess_gen = torch.Generator(device=device).manual_seed(cfg.seed + 2)
 
+    code = lineage.training_digest(cfg.method)
     config = {**asdict(cfg), "resolved_device": str(device)}
     io.write_json(out_dir / "config.json", config)
-    io.write_json(out_dir / "provenance.json", {**io.provenance(device), "seed": cfg.seed, "preset": cfg.preset})
+    io.write_json(out_dir / "provenance.json", {**io.provenance(device), "code_digest": code, "seed": cfg.seed,
+                                                "preset": cfg.preset})
 
     rows: list[dict] = []
     start_epoch, step = 1, 0
-    if checkpoint.exists():
-        state = load_checkpoint(checkpoint, device)
-        saved = state["config"]
-        mismatched = [k for k in RESUME_KEYS if saved.get(k) != config[k]]
-        if mismatched:
-            raise CheckpointError(f"checkpoint {checkpoint} was made with different settings "
-                                  f"({', '.join(f'{k}: {saved.get(k)!r} != {config[k]!r}' for k in mismatched)}); "
-                                  f"delete it or point --checkpoint elsewhere")
+    state = _resume_state(checkpoint, config, code, device)
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         data_gen.set_state(state["data_gen"].cpu())  # generator states are CPU byte tensors
@@ -178,8 +200,10 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
         # a scheduler may have deleted the outputs of the killed job: restore what the checkpoint knows
         _write_metrics(out_dir / "metrics.csv", rows)
         log.info("resuming %s from epoch %d (%s)", out_dir, state["epoch"], checkpoint)
-    elif snapshot_dir is not None:
-        io.torch_save(model.state_dict(), Path(snapshot_dir) / "epoch_0000.pt")
+    else:
+        log.info("starting %s from scratch", out_dir)
+        if snapshot_dir is not None:
+            io.torch_save(model.state_dict(), Path(snapshot_dir) / "epoch_0000.pt")
 
     n = len(data.x_train)
     steps_per_epoch = math.ceil(n / cfg.batch_size)
@@ -189,7 +213,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
         bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=(start_epoch - 1) * steps_per_epoch,
                    desc=f"{cfg.method} d{cfg.depth}-w{cfg.width} {cfg.dataset}", unit="step", dynamic_ncols=True)
 
-    status, began = "completed", time.time()
+    status, began, saved_at = "completed", time.time(), time.time()
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.time()
         model.train()
@@ -229,12 +253,15 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
             log.info(_format_row(row, cfg.epochs))
         if snapshot_dir is not None:
             io.torch_save(model.state_dict(), Path(snapshot_dir) / f"epoch_{epoch:04d}.pt")
-        if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs:
+        # never after the last epoch (unless asked): a finished run keeps no checkpoint
+        last = epoch == cfg.epochs
+        if (last and keep_final_checkpoint) or (not last and time.time() - saved_at >= 60 * cfg.checkpoint_minutes):
             io.torch_save({
-                "format": CHECKPOINT_FORMAT, "epoch": epoch, "step": step, "config": config,
+                "format": CHECKPOINT_FORMAT, "epoch": epoch, "step": step, "config": config, "code_digest": code,
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "data_gen": data_gen.get_state(), "guess_gen": guess_gen.get_state(), "rows": rows,
             }, checkpoint)
+            saved_at = time.time()
     if bar is not None:
         bar.close()
 
@@ -249,5 +276,32 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
             result["best_test_acc"] = max(r["test_acc"] for r in rows)
     else:
         result["diverged_epoch"] = rows[-1]["epoch"]
+    io.torch_save(model.state_dict(), out_dir / "weights.pt")
     io.write_json(out_dir / "result.json", result)
+    if not keep_final_checkpoint:
+        checkpoint.unlink(missing_ok=True)  # finished: nothing to resume, and 3× the weights on disk
     return result
+
+
+def train_replicates(cfg: TrainConfig, seeds: list[int], out_pattern: str, checkpoint_pattern: str | None = None,
+                     progress: bool | None = None) -> list[dict]:
+    """The same run for each seed, one after another in this process, each into its own directory.
+
+    `out_pattern` and `checkpoint_pattern` hold `{seed}`. One job for a run's seeds
+    pays for the interpreter and its imports once. Each finished seed keeps its
+    final checkpoint until every seed is done, so a job killed half-way restores
+    the finished seeds and resumes the unfinished one; then the checkpoints go.
+    """
+    if len(seeds) > 1 and "{seed}" not in out_pattern:
+        raise ValueError(f"several seeds need {{seed}} in the output directory, got {out_pattern!r}")
+    checkpoint_pattern = checkpoint_pattern or str(Path(out_pattern) / "checkpoint.pt")
+    if len(seeds) > 1 and "{seed}" not in checkpoint_pattern:
+        raise ValueError(f"several seeds need {{seed}} in the checkpoint path, got {checkpoint_pattern!r}")
+    results = []
+    for seed in seeds:
+        results.append(train(replace(cfg, seed=seed), out_pattern.format(seed=seed),
+                             checkpoint_pattern.format(seed=seed), progress=progress,
+                             keep_final_checkpoint=len(seeds) > 1))
+    for seed in seeds:
+        Path(checkpoint_pattern.format(seed=seed)).unlink(missing_ok=True)
+    return results

@@ -11,10 +11,11 @@ rule prepare_data:
     params:
         root=dirname_of("data"),
         source=source_flag,
+        code=code_of("data"),
     log:
-        "logs/prepare_data/{dataset}.log",
+        f"{TREE}/logs/prepare_data/{{dataset}}.log",
     wildcard_constraints:
-        dataset="mnist|svhn|cifar10|cifar100|synthetic",
+        dataset="|".join(DATASETS),
     resources:
         runtime=120,
         mem_mb=8000,

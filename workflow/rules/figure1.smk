@@ -10,7 +10,7 @@ rule measure_guesses:
         trajectory=rules.capture_trajectory.output.result,
         data=data_file(TRAJ["dataset"]),
     output:
-        measurements="results/figure1/epoch_{epoch}.csv",
+        measurements=f"{TREE}/figure1/epoch_{{epoch}}.csv",
     params:
         snapshot=lambda wildcards, input: os.path.join(os.path.dirname(input.trajectory), "snapshots",
                                                        f"epoch_{wildcards.epoch}.pt"),
@@ -22,15 +22,20 @@ rule measure_guesses:
         batches=config["figure1"]["batches"],
         batch_size=config["figure1"]["batch_size"],
         seed=config["figure1"]["seed"],
+        code=code_of("analysis", methods=config["figure1"]["methods"]),
     log:
-        "logs/measure_guesses/epoch_{epoch}.log",
+        f"{TREE}/logs/measure_guesses/epoch_{{epoch}}.log",
+    benchmark:
+        f"{TREE}/benchmarks/measure_guesses/epoch_{{epoch}}.tsv"
     wildcard_constraints:
         epoch=r"\d{4}",
+    group:
+        "measure_guesses"
     threads: job("cosine", "cpus")
     resources:
         gpu=job("cosine", "gpu"),
-        runtime=job("cosine", "runtime"),
-        mem_mb=job("cosine", "mem_mb"),
+        runtime=measure_runtime,
+        mem_mb=train_mem(trajectory_settings(), "cosine"),
     conda:
         CONDA_ENV
     container:
@@ -46,19 +51,19 @@ rule figure1:
     input:
         measurements=figure1_measurements(),
     output:
-        png=report("paper_figures/figure1.png", caption="../report/figure1.rst", category="Figure 1"),
-        pdf="paper_figures/figure1.pdf",
-        table_csv=report("paper_figures/figure1_table.csv", caption="../report/figure1_table.rst",
-                         category="Figure 1"),
-        table_md="paper_figures/figure1_table.md",
-        table_tex="paper_figures/figure1_table.tex",
+        png=report(f"{FIGURES}/figure1.png", caption="../report/figure1.rst", category="Figure 1"),
+        pdf=f"{FIGURES}/figure1.pdf",
+        table_csv=report(f"{FIGURES}/figure1_table.csv", caption="../report/figure1_table.rst", category="Figure 1"),
+        table_md=f"{FIGURES}/figure1_table.md",
+        table_tex=f"{FIGURES}/figure1_table.tex",
     params:
         figure=prefix_of("png"),
         table=prefix_of("table_csv"),
         preset=preset_name,
         average_from=config["figure1"]["average_from_epoch"],
+        code=code_of("report.figures", "report.tables"),
     log:
-        "logs/figure1.log",
+        f"{TREE}/logs/figure1.log",
     resources:
         runtime=15,
         mem_mb=4000,

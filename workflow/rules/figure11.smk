@@ -9,13 +9,14 @@ rule figure11:
     input:
         curves=rules.gather_runs.output.curves,
     output:
-        png=report("paper_figures/figure11.png", caption="../report/figure11.rst", category="Table 2"),
-        pdf="paper_figures/figure11.pdf",
+        png=report(f"{FIGURES}/figure11.png", caption="../report/figure11.rst", category="Table 2"),
+        pdf=f"{FIGURES}/figure11.pdf",
     params:
         prefix=prefix_of("png"),
         preset=preset_name,
+        code=code_of("report.figures"),
     log:
-        "logs/figure11.log",
+        f"{TREE}/logs/figure11.log",
     resources:
         runtime=15,
         mem_mb=4000,

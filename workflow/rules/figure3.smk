@@ -9,13 +9,14 @@ rule figure3:
     input:
         runs=rules.gather_runs.output.runs,
     output:
-        png=report("paper_figures/figure3.png", caption="../report/figure3.rst", category="Table 2"),
-        pdf="paper_figures/figure3.pdf",
+        png=report(f"{FIGURES}/figure3.png", caption="../report/figure3.rst", category="Table 2"),
+        pdf=f"{FIGURES}/figure3.pdf",
     params:
         prefix=prefix_of("png"),
         preset=preset_name,
+        code=code_of("report.figures"),
     log:
-        "logs/figure3.log",
+        f"{TREE}/logs/figure3.log",
     resources:
         runtime=15,
         mem_mb=4000,

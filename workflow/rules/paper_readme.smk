@@ -1,4 +1,4 @@
-# paper_figures/README.md: each artifact with the preset and config that made it.
+# paper_figures/<preset>/README.md: each artifact with the preset and config that made it.
 
 
 localrules:
@@ -9,13 +9,14 @@ rule paper_readme:
     input:
         artifacts=[path for paths in PAPER_FIGURES.values() for path in paths],
     output:
-        readme="paper_figures/README.md",
-        config="paper_figures/config.yaml",
+        readme=f"{FIGURES}/README.md",
+        config=f"{FIGURES}/config.yaml",
     params:
-        config=json.dumps(config, sort_keys=True),
-        configfiles=" ".join(shlex.quote(str(c)) for c in workflow.configfiles),
+        config=json.dumps(result_config(), sort_keys=True),
+        configfiles=" ".join(shlex.quote(c) for c in configfiles()),
+        code=code_of("report.readme"),
     log:
-        "logs/paper_readme.log",
+        f"{TREE}/logs/paper_readme.log",
     resources:
         runtime=15,
         mem_mb=4000,

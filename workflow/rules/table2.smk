@@ -11,10 +11,12 @@ rule gather_runs:
         results=[f"{d}/result.json" for d in table2_run_dirs()],
         metrics=[f"{d}/metrics.csv" for d in table2_run_dirs()],
     output:
-        runs="results/tables/runs.csv",
-        curves="results/tables/curves.csv",
+        runs=f"{TREE}/tables/runs.csv",
+        curves=f"{TREE}/tables/curves.csv",
+    params:
+        code=code_of("report.tables"),
     log:
-        "logs/gather_runs.log",
+        f"{TREE}/logs/gather_runs.log",
     resources:
         runtime=15,
         mem_mb=4000,
@@ -30,14 +32,15 @@ rule table2:
     input:
         runs=rules.gather_runs.output.runs,
     output:
-        csv=report("paper_figures/table2.csv", caption="../report/table2.rst", category="Table 2"),
-        md="paper_figures/table2.md",
-        tex="paper_figures/table2.tex",
+        csv=report(f"{FIGURES}/table2.csv", caption="../report/table2.rst", category="Table 2"),
+        md=f"{FIGURES}/table2.md",
+        tex=f"{FIGURES}/table2.tex",
     params:
         prefix=prefix_of("csv"),
         preset=preset_name,
+        code=code_of("report.tables"),
     log:
-        "logs/table2.log",
+        f"{TREE}/logs/table2.log",
     resources:
         runtime=15,
         mem_mb=4000,

@@ -36,10 +36,9 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from gradguess.methods import MODES
 from gradguess.methods.base import Estimate, Estimator, mean_cross_entropy
 from gradguess.models.mlp import Trace
-
-MODES = ("joint", "per_layer")
 
 
 @dataclass

@@ -1,0 +1,28 @@
+"""Names and facts importable without torch (the Snakefile and the report commands use them): datasets, optimizers."""
+from __future__ import annotations
+
+DATASETS = ("mnist", "svhn", "cifar10", "cifar100", "synthetic")
+OPTIMIZERS = ("adamw", "sgd", "stable_adamw")
+
+# (channels, height, width) and number of classes of each data set.
+SHAPES = {
+    "mnist": (1, 28, 28),
+    "svhn": (3, 32, 32),
+    "cifar10": (3, 32, 32),
+    "cifar100": (3, 32, 32),
+    "synthetic": (3, 32, 32),
+}
+NUM_CLASSES = {"mnist": 10, "svhn": 10, "cifar10": 10, "cifar100": 100, "synthetic": 10}
+# (train, test) examples of the canonical sets, for sizing cluster jobs; a local source may hold fewer.
+SIZES = {
+    "mnist": (60_000, 10_000),
+    "svhn": (73_257, 26_032),
+    "cifar10": (50_000, 10_000),
+    "cifar100": (50_000, 10_000),
+    "synthetic": (10_000, 2_000),
+}
+
+
+def in_features(dataset: str) -> int:
+    c, h, w = SHAPES[dataset]
+    return c * h * w

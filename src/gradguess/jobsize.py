@@ -1,0 +1,88 @@
+"""How long a job runs and how much memory it needs, from its size: what the pipeline asks SLURM for.
+
+A rough cost model, calibrated on our measurements (README, "Measured runtimes"):
+one training step costs a fixed overhead (kernel launches, Python) plus its
+arithmetic, ~6 FLOPs per parameter per example (forward, and a backward or
+forward-mode pass of the same cost), at an effective throughput:
+
+  NVIDIA H200:  6x1024 MLP, batch 512 (22.6 GFLOP a step): backprop 2.5 ms, W^T 2.7 ms,
+                directional 3.8 ms; so ~1.5 ms overhead + 22 TFLOP/s
+  2-core CPU:   the same step 113 ms (backprop) to 170 ms (per_layer): ~1 ms + 200 GFLOP/s
+
+The estimate is multiplied by a safety factor that grows with Snakemake's
+`attempt`, so a job killed for its time limit asks for more when retried.
+Imports nothing heavy: the Snakefile calls it while it is parsed.
+"""
+from __future__ import annotations
+
+import math
+
+from gradguess.catalog import NUM_CLASSES, SIZES, in_features
+
+# (overhead seconds per step, FLOP/s) per device kind
+THROUGHPUT = {"gpu": (1.5e-3, 22e12), "cpu": (1e-3, 2e11)}
+# step cost relative to backprop (README's step benchmark, rounded up)
+METHOD_FACTOR = {"directional": 1.6, "cosine_matched_directional": 1.8, "wt_sv_power": 2.0}
+PER_LAYER_FACTOR = 1.5
+SAFETY = 3.0            # first attempt: three times the estimate (calibrated on an H200; most GPUs are slower)
+STARTUP_SECONDS = 120   # interpreter, imports, data loading, CUDA context
+MIN_MINUTES = 10
+
+
+def mlp_params(dataset: str, depth: int, width: int) -> int:
+    dims = [in_features(dataset)] + [width] * (depth - 1) + [NUM_CLASSES[dataset]]
+    return sum((a + 1) * b for a, b in zip(dims[:-1], dims[1:]))
+
+
+def margin(attempt: int) -> float:
+    """SAFETY on the first attempt, then 50% more per retry."""
+    return SAFETY * (1 + 0.5 * (max(1, attempt) - 1))
+
+
+def step_seconds(params: int, batch_size: int, method: str, options: dict | None, device: str) -> float:
+    overhead, flops = THROUGHPUT[device]
+    factor = METHOD_FACTOR.get(method, 1.2 if method != "backprop" else 1.0)
+    if (options or {}).get("mode") == "per_layer":
+        factor *= PER_LAYER_FACTOR
+    return overhead + factor * 6 * params * batch_size / flops
+
+
+def train_minutes(dataset: str, depth: int, width: int, epochs: int, batch_size: int, method: str = "backprop",
+                  options: dict | None = None, gpu: bool = True, attempt: int = 1, replicates: int = 1,
+                  extra_seconds_per_epoch: float = 0.0) -> int:
+    """Wall-clock minutes to ask for one training job (`replicates` runs trained one after another)."""
+    device = "gpu" if gpu else "cpu"
+    params = mlp_params(dataset, depth, width)
+    n_train, n_test = SIZES[dataset]
+    steps = math.ceil(n_train / batch_size)
+    overhead, flops = THROUGHPUT[device]
+    evaluate = 2 * params * (n_train + n_test) / flops  # an epoch's test pass, and the final train pass
+    epoch = steps * step_seconds(params, batch_size, method, options, device) + evaluate + extra_seconds_per_epoch
+    seconds = STARTUP_SECONDS + replicates * epochs * epoch
+    return max(MIN_MINUTES, math.ceil(seconds * margin(attempt) / 60))
+
+
+def train_mem_mb(dataset: str, depth: int, width: int, batch_size: int, gpu: bool = True, attempt: int = 1) -> int:
+    """Host memory: the runtime (a CUDA context is ~2.5 GB), the dataset loaded and converted, the model."""
+    params = mlp_params(dataset, depth, width)
+    n_train, n_test = SIZES[dataset]
+    data_bytes = (n_train + n_test) * in_features(dataset) * (1 + 4)  # uint8 file, float32 tensor
+    model_bytes = 4 * params * 8  # weights, grads, optimizer state, checkpoint copies
+    activations = 4 * batch_size * (in_features(dataset) + depth * width) * 8
+    base = 3000 if gpu else 1000
+    need = base + (data_bytes + model_bytes + (0 if gpu else activations)) / 2**20
+    return int(math.ceil(need * margin(attempt) / 100) * 100)
+
+
+def measure_minutes(dataset: str, depth: int, width: int, batches: int, batch_size: int, estimates: int,
+                    gpu: bool = True, attempt: int = 1) -> int:
+    """Minutes for Figure 1's measurement at one checkpoint: per batch, backprop and `estimates` method
+    estimates, each followed by 3 scalings × 5 step sizes of float64 loss evaluations (~10× float32 on a CPU,
+    ~60× on a consumer GPU; we assume the worst of the two, 60×, on any GPU)."""
+    device = "gpu" if gpu else "cpu"
+    overhead, flops = THROUGHPUT[device]
+    params = mlp_params(dataset, depth, width)
+    step = step_seconds(params, batch_size, "directional", None, device)
+    forward64 = overhead + (60 if gpu else 10) * 2 * params * batch_size / flops
+    seconds = STARTUP_SECONDS + batches * (1 + estimates) * (step + 16 * forward64)
+    return max(MIN_MINUTES, math.ceil(seconds * margin(attempt) / 60))

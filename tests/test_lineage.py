@@ -1,0 +1,102 @@
+"""Which code a result depends on (lineage), what a job asks a cluster for (jobsize), and cleanup."""
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+import gradguess.methods as M
+from gradguess import housekeeping, jobsize, lineage
+
+SRC = Path(lineage.__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def src(tmp_path):
+    dest = tmp_path / "src"
+    shutil.copytree(SRC / "gradguess", dest / "gradguess", ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def digest(src, method="wt"):
+    lineage._parse.cache_clear()
+    lineage.code_digest.cache_clear()
+    return lineage.training_digest(method, src=src)
+
+
+def test_every_method_lives_in_a_module_of_its_name():
+    for name in M.names():
+        assert M.method_class(name).__module__ == f"gradguess.methods.{name}"
+
+
+def test_a_training_run_depends_on_the_trainer_and_its_method_only():
+    modules = set(lineage.closure("gradguess.train", *lineage.method_modules("wt")))
+    assert {"gradguess.train", "gradguess.methods.wt", "gradguess.methods.engine", "gradguess.models.mlp",
+            "gradguess.optim", "gradguess.data"} <= modules
+    assert not any(m.startswith(("gradguess.report", "gradguess.cli", "gradguess.analysis")) for m in modules)
+    assert "gradguess.methods.directional" not in modules
+
+
+def test_comments_and_docstrings_do_not_change_the_digest_code_does(src):
+    wt = src / "gradguess" / "methods" / "wt.py"
+    before = digest(src)
+    other = digest(src, "directional")
+    wt.write_text(wt.read_text().replace('"""W^T (§3.2', '"""W^T, in other words (§3.2') + "\n# note\n")
+    assert digest(src) == before
+    wt.write_text(wt.read_text().replace("* ctx.trace.masks[i]", "* ctx.trace.masks[i] * 2"))
+    assert digest(src) != before
+    assert digest(src, "directional") == other  # another method's runs keep theirs
+    assert digest(src, "wt_sv_power") != lineage.training_digest("wt_sv_power")  # a subclass of W^T follows it
+
+
+def test_shared_code_changes_every_runs_digest(src):
+    before = {m: digest(src, m) for m in ("wt", "directional")}
+    optim = src / "gradguess" / "optim.py"
+    optim.write_text(optim.read_text().replace("1 - b2 ** self.steps", "1 - b2 ** (self.steps)") + "\nX = 1\n")
+    assert all(digest(src, m) != d for m, d in before.items())
+
+
+def test_adding_a_method_to_the_registry_reruns_nothing(src):
+    before = digest(src)
+    registry = src / "gradguess" / "methods" / "__init__.py"
+    registry.write_text(registry.read_text().replace('"wt_sv_power": "WTSVPower",',
+                                                     '"wt_sv_power": "WTSVPower",\n    "new": "New",'))
+    assert digest(src) == before
+
+
+def test_job_requests_grow_with_the_job_and_with_each_retry():
+    base = dict(dataset="cifar10", depth=6, width=1024, epochs=1000, batch_size=512, method="wt")
+    first = jobsize.train_minutes(**base)
+    assert jobsize.train_minutes(**base, attempt=2) > first
+    assert jobsize.train_minutes(**{**base, "epochs": 2000}) > first
+    assert jobsize.train_minutes(**base, replicates=3) > 2 * first - 10
+    assert jobsize.train_minutes(**{**base, "width": 128}) < first
+    assert jobsize.train_minutes(**base, gpu=False) > 10 * first
+    assert jobsize.train_mem_mb("cifar10", 6, 1024, 512, attempt=3) > jobsize.train_mem_mb("cifar10", 6, 1024, 512)
+    # the paper's largest run, calibrated on an H200 (2.7 ms a step): minutes, not a day
+    assert 10 <= first <= 60
+    assert jobsize.mlp_params("cifar10", 6, 1024) == 7_355_402
+
+
+def test_cleanup_keeps_results_and_resumable_checkpoints(tmp_path):
+    finished, unfinished = tmp_path / "a" / "seed0", tmp_path / "b" / "seed0"
+    for d in (finished, unfinished):
+        d.mkdir(parents=True)
+        (d / "metrics.csv").write_text("x")
+    (finished / "result.json").write_text("{}")
+    (finished / "weights.pt").write_bytes(b"w")
+    (finished / "checkpoint-aaaaaaaaaa.pt").write_bytes(b"c" * 10)
+    (unfinished / "checkpoint-bbbbbbbbbb.pt").write_bytes(b"c")
+    (unfinished / "checkpoint-cccccccccc.pt").write_bytes(b"c")
+    fresh, stale = unfinished / ".metrics.csv.1.tmp", unfinished / ".metrics.csv.2.tmp"
+    fresh.write_text("writing")
+    stale.write_text("killed")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    listed = housekeeping.clean(tmp_path, keep_digests={"bbbbbbbbbb"}, dry_run=True)
+    assert {p.name for p, _ in listed} == {"checkpoint-aaaaaaaaaa.pt", "checkpoint-cccccccccc.pt", stale.name}
+    assert (finished / "checkpoint-aaaaaaaaaa.pt").exists()  # a dry run deletes nothing
+    housekeeping.clean(tmp_path, keep_digests={"bbbbbbbbbb"})
+    left = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    assert left == {"a/seed0/metrics.csv", "a/seed0/result.json", "a/seed0/weights.pt", "b/seed0/metrics.csv",
+                    "b/seed0/checkpoint-bbbbbbbbbb.pt", f"b/seed0/{fresh.name}"}
