@@ -74,13 +74,27 @@ def check_training(device, root: Path, work: Path):
               f"({time.time() - t:.1f} s)", flush=True)
     section("resume on CUDA")
     cfg = TrainConfig(dataset="synthetic", data_root=str(root), depth=3, width=128, method="wt", lr=1e-3,
-                      epochs=3, device=str(device))
+                      epochs=3, device=str(device), checkpoint_minutes=0)
     train(cfg, work / "full", progress=False)
-    part = TrainConfig(**{**cfg.__dict__, "epochs": 1})
-    train(part, work / "cut", progress=False)
+    import gradguess.train as train_mod
+
+    real, calls = train_mod.evaluate, {"n": 0}
+
+    def killed_in_epoch_two(*args, **kwargs):  # the job dies after epoch 1's checkpoint
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    train_mod.evaluate = killed_in_epoch_two
+    try:
+        train(cfg, work / "cut", progress=False)
+    except KeyboardInterrupt:
+        pass
+    train_mod.evaluate = real
     train(cfg, work / "cut", progress=False)
-    a = torch.load(work / "full" / "checkpoint.pt", weights_only=True)["model"]
-    b = torch.load(work / "cut" / "checkpoint.pt", weights_only=True)["model"]
+    a = torch.load(work / "full" / "weights.pt", weights_only=True)
+    b = torch.load(work / "cut" / "weights.pt", weights_only=True)
     print("resumed vs uninterrupted: max |dW| =", max(float((a[k] - b[k]).abs().max()) for k in a),
           "bit-identical" if all(torch.equal(a[k], b[k]) for k in a) else "")
 
@@ -98,7 +112,7 @@ def figure1(device, root: Path, work: Path, out: Path, epochs: int, every: int, 
     t = time.time()
     for epoch in range(0, epochs + 1, every):
         model = load_model(work / "traj" / "snaps" / f"epoch_{epoch:04d}.pt", device)
-        for row in measure(model, data.x_train, data.y_train, specs, list(M.MODES), batches, 512, seed=epoch):
+        for row in measure(model, data.x_train, data.y_train, specs, list(M.MODES), batches, 512, seed=0, epoch=epoch):
             rows.append({"epoch": epoch, **row})
     print(f"measured {len(rows)} rows in {time.time() - t:.1f} s")
     cols = list(dict.fromkeys(k for r in rows for k in r))

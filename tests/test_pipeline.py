@@ -203,12 +203,13 @@ def test_changing_one_methods_lr_reruns_exactly_its_runs_and_what_depends_on_the
     assert set(trained) == {"wt"} and "--lr 0.003" in out.stdout
 
 
-def test_settings_that_cannot_change_a_result_rerun_nothing(quick_run):
-    (quick_run / "how.yaml").write_text(yaml.safe_dump({
-        "execution": {"checkpoint_minutes": 30},
-        "resources": {"train": {"cpus": 2, "runtime": 90, "mem_mb": 2000}, "cosine": {"gpu": 0},
-                      "short_job_minutes": 5}}))
-    assert nothing_to_do(snakemake(quick_run, "-n", *QUICK, "how.yaml"))
+def test_settings_that_cannot_change_a_result_rerun_nothing(quick_copy):
+    local = yaml.safe_load((quick_copy / "local.yaml").read_text())
+    local.update({"execution": {"checkpoint_minutes": 30},
+                  "resources": {"train": {"cpus": 2, "runtime": 90, "mem_mb": 2000}, "cosine": {"gpu": 0},
+                                "short_job_minutes": 5}})
+    (quick_copy / "local.yaml").write_text(yaml.safe_dump(local))
+    assert nothing_to_do(snakemake(quick_copy, "-n", *QUICK))
 
 
 def test_the_library_code_a_result_depends_on_reruns_it_and_other_code_does_not(quick_copy):
@@ -249,7 +250,8 @@ def test_a_forced_job_trains_from_scratch(quick_copy):
     run = quick_copy / "results" / "quick" / "runs" / "synthetic" / "d3-w32" / "wt" / "e3"
     before = json.loads((run / "seed0" / "result.json").read_text())
     target = str((run / "seed0" / "result.json").relative_to(quick_copy))
-    snakemake(quick_copy, "--profile", "profiles/local", *QUICK, "--cores", "1", "--forcerun", "train", target)
+    out = snakemake(quick_copy, "--profile", "profiles/local", *QUICK, "--cores", "1", "--forcerun", target)
+    assert job_counts(out.stdout + out.stderr)["train"] == 1
     history = (run / "history.log").read_text()
     assert history.count("seed0 from scratch") == 2 and "resuming" not in history
     after = json.loads((run / "seed0" / "result.json").read_text())
@@ -264,9 +266,9 @@ def test_a_killed_training_job_resumes_from_its_checkpoint(quick_copy, monkeypat
 
     run = quick_copy / "results" / "quick" / "runs" / "synthetic" / "d6-w32" / "wt" / "e3"
     target = str((run / "seed0" / "result.json").relative_to(quick_copy))
-    shell = next(line for line in snakemake(quick_copy, "-n", "-p", *QUICK, "--forcerun", "train", target
+    shell = next(line for line in snakemake(quick_copy, "-n", "-p", *QUICK, "--forcerun", target
                                             ).stdout.splitlines() if "gradguess train" in line)
-    argv = shlex.split(shell.split("python -m gradguess", 1)[1].split("2>&1", 1)[0])
+    argv = shlex.split(shell.split("python -m gradguess", 1)[1].split("2>&1", 1)[0]) + ["--checkpoint-minutes", "0"]
     for f in run.rglob("result.json"):
         f.unlink()  # the scheduler starts the job: outputs go
     calls = {"n": 0}
@@ -305,8 +307,11 @@ def test_cleanup_removes_only_checkpoints_nothing_will_resume(quick_copy):
     unfinished = tree / "runs" / "synthetic" / "d3-w32" / "backprop" / "e3" / "seed1"
     (finished / "checkpoint-0000000000.pt").write_bytes(b"x" * 100)   # left by an older version
     (unfinished / "result.json").unlink()
-    shell = snakemake(quick_copy, "-n", "-p", *QUICK).stdout
-    current = re.search(r"backprop/e3/seed\{seed\}/checkpoint-(\w+)\.pt", shell).group(1)
+    target = str((unfinished / "result.json").relative_to(quick_copy))
+    shell = snakemake(quick_copy, "-n", "-p", target, *QUICK).stdout
+    found = re.search(r"synthetic/d3-w32/backprop/e3/seed\{seed\}/checkpoint-(\w+)\.pt", shell)
+    assert found, shell[-3000:]
+    current = found.group(1)
     (unfinished / f"checkpoint-{current}.pt").write_bytes(b"y" * 100)    # an interrupted run: kept
     (unfinished / "checkpoint-abcdef0123.pt").write_bytes(b"z" * 100)   # its settings changed since: orphan
     stale = finished / ".metrics.csv.xyz.tmp"
