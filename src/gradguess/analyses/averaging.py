@@ -1,0 +1,85 @@
+"""Averaging many guesses of one example (Figure 4, left; §4 "Effect of bias"): unbiased estimators
+converge to the gradient, biased ones level off below it.
+
+For one example e, the cosine between ∂ℓ_e/∂θ and the mean of n of a method's
+estimates for e, at n = 2, 4, …, up to `max_guesses`. The estimates come in
+chunks: for an activation-space method, a batch of k copies of e through the
+engine is k independent guesses (each copy draws its own noise), and the
+engine's update of that batch is their mean. Activation mixing mixes the
+activations of e's training batch, its pool, not of the copies.
+
+Directional descent perturbs the weights, one guess per directional
+derivative; its derivative along ε is g·ε exactly (a test checks the JVP
+against backprop), so here it is computed as that dot product with the
+example's gradient, chunk by chunk, without a forward pass per guess.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from gradguess import methods
+from gradguess.metrics import cosine
+
+
+def _flat(grads: dict, names) -> torch.Tensor:
+    return torch.cat([grads[n].reshape(-1) for n in names]).double()
+
+
+def guess_counts(max_guesses: int) -> list[int]:
+    """2, 4, 8, … up to `max_guesses` (a power of two is appended if it is not one)."""
+    counts = [2 ** k for k in range(1, int(math.log2(max_guesses)) + 1)]
+    return counts if counts[-1] == max_guesses else counts + [max_guesses]
+
+
+def directional_sums(gradient: torch.Tensor, count: int, generator, chunk: int) -> torch.Tensor:
+    """Σ_k (g·ε_k) ε_k over `count` guesses ε ~ N(0, I/N), drawn `chunk` at a time."""
+    total = torch.zeros_like(gradient)
+    scale = 1.0 / math.sqrt(gradient.numel())
+    for start in range(0, count, chunk):
+        eps = torch.randn((min(chunk, count - start), gradient.numel()), generator=generator,
+                          device=gradient.device, dtype=gradient.dtype) * scale
+        total += (eps @ gradient) @ eps
+    return total
+
+
+def averaging_curve(model, x_pool, y_pool, index: int, method: str, options: dict, max_guesses: int,
+                    chunk: int, generator) -> list[dict]:
+    """One example's curve: rows {guesses, cosine} for n = 2, 4, …, max_guesses."""
+    x, y = x_pool[index:index + 1], y_pool[index:index + 1]
+    exact = methods.get("backprop").estimate(model, x, y)
+    names = list(exact)
+    g = _flat(exact, names)
+    est = methods.get(method, **options)
+    if getattr(est, "pool", "absent") is None:
+        est.pool = x_pool  # activation mixing mixes the example's training batch
+    total, done, rows = torch.zeros_like(g), 0, []
+    for n in guess_counts(max_guesses):
+        if method == "directional":
+            total += directional_sums(g.float(), n - done, generator, chunk).double()
+        else:
+            for start in range(done, n, chunk):
+                k = min(chunk, n - start)
+                mean = est.estimate(model, x.expand(k, *x.shape[1:]), y.expand(k), generator)
+                total += _flat(mean, names) * k
+        done = n
+        rows.append({"guesses": n, "cosine": cosine(total / n, g)})
+    return rows
+
+
+def averaging(model, x_train, y_train, method_specs: list[tuple[str, dict]], examples: int, max_guesses: int,
+              batch_size: int, chunk: int = 1024, seed: int = 0) -> list[dict]:
+    """Curves for `examples` examples (the first ones of a seeded training batch) and every method."""
+    device = x_train.device
+    data_gen = torch.Generator(device=device).manual_seed(seed)
+    batch = torch.randperm(len(x_train), generator=data_gen, device=device)[:batch_size]
+    x_pool, y_pool = x_train[batch], y_train[batch]
+    rows = []
+    for name, options in method_specs:
+        label = name + "".join(f":{k}={v}" for k, v in sorted(options.items()))
+        for e in range(min(examples, len(batch))):
+            generator = torch.Generator(device=device).manual_seed(seed * 1_000_003 + 7919 * e + 1)
+            for row in averaging_curve(model, x_pool, y_pool, e, name, options, max_guesses, chunk, generator):
+                rows.append({"method": label, "example": e, **row})
+    return rows
