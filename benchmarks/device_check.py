@@ -18,7 +18,8 @@ import torch
 
 import gradguess.methods as M
 from gradguess import data as datasets
-from gradguess.analysis import MethodSpec, load_model, measure
+from gradguess.analyses.guesses import MethodSpec, measure
+from gradguess.models import load_model
 from gradguess.models import MLP
 from gradguess.train import TrainConfig, train
 

@@ -13,3 +13,13 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory):
+    """The quick preset, run once per session in a copy of the workflow; tests read (never change) it."""
+    from workflow_helpers import QUICK, copy_workflow, snakemake
+
+    wf = copy_workflow(tmp_path_factory.mktemp("quick"))
+    snakemake(wf, "--profile", "profiles/local", *QUICK, "--cores", "2")
+    return wf

@@ -128,6 +128,16 @@ def test_real_cifar10_npz(tmp_path):
     assert torch.allclose(ds.x_train.std(dim=(0, 2, 3)), torch.ones(3), atol=1e-3)
 
 
+def test_max_train_and_max_test_keep_the_first_examples(tmp_path):
+    if not CIFAR10_NPZ.is_file():
+        pytest.skip(f"CIFAR-10 subset not found at {CIFAR10_NPZ}")
+    full = cached(data.prepare("cifar10", tmp_path / "full", source=CIFAR10_NPZ.parent))
+    small = cached(data.prepare("cifar10", tmp_path / "small", source=CIFAR10_NPZ.parent, max_train=100, max_test=10))
+    assert small["x_train"].shape[0] == 100 and small["x_test"].shape[0] == 10
+    assert torch.equal(small["x_train"], full["x_train"][:100]) and torch.equal(small["y_test"], full["y_test"][:10])
+    assert "first 100 training examples" in small["source"]
+
+
 # ----------------------------------------------------------------------------- file formats
 
 

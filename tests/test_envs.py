@@ -43,6 +43,25 @@ def test_apptainer_recipe_parses_and_builds_from_the_conda_env():
 
 
 def test_every_rule_declares_its_software_environment():
+    """Each `rule` block names both; a `use rule ... with:` inherits them from the rule it reuses."""
     for smk in (REPO / "workflow" / "rules").glob("*.smk"):
         text = smk.read_text()
-        assert text.count("rule ") == text.count("    conda:") == text.count("    container:"), smk.name
+        rules = len(re.findall(r"^rule \w+:", text, re.M))
+        assert rules == text.count("    conda:") == text.count("    container:"), smk.name
+
+
+def debian_recipe_pins():
+    text = (REPO / "envs" / "gradguess-debian.def").read_text()
+    install = text.split("%post", 1)[1].split("%environment", 1)[0]
+    first = install.split("pip install", 2)[1]  # the pinned packages, before the project's own install
+    return pins(re.findall(r"([A-Za-z0-9_.\-]+==[0-9][^\s\\]*)", first))
+
+
+def test_debian_recipe_pins_the_same_versions_as_pyproject_and_names_no_mirror():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert debian_recipe_pins() == pins(project["dependencies"] + project["optional-dependencies"]["pipeline"])
+    text = (REPO / "envs" / "gradguess-debian.def").read_text()
+    assert re.search(r"^Bootstrap: debootstrap$", text, re.M) and re.search(r"^OSVersion: bookworm$", text, re.M)
+    assert re.search(r"^MirrorURL: @DEBIAN_MIRROR@$", text, re.M)  # filled in by scripts/build-image
+    assert "http" not in text.split("%labels")[0].split("MirrorURL")[1].splitlines()[0]
+    assert "{{" not in text  # no build arguments: Singularity 3.4 and current Apptainer both build it

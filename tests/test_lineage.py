@@ -34,7 +34,7 @@ def test_a_training_run_depends_on_the_trainer_and_its_method_only():
     modules = set(lineage.closure("gradguess.train", *lineage.method_modules("wt")))
     assert {"gradguess.train", "gradguess.methods.wt", "gradguess.methods.engine", "gradguess.models.mlp",
             "gradguess.optim", "gradguess.data"} <= modules
-    assert not any(m.startswith(("gradguess.report", "gradguess.cli", "gradguess.analysis")) for m in modules)
+    assert not any(m.startswith(("gradguess.report", "gradguess.cli", "gradguess.analyses")) for m in modules)
     assert "gradguess.methods.directional" not in modules
 
 

@@ -1,8 +1,8 @@
 """The Snakemake pipeline end to end: lint, config validation, the quick preset, what re-runs after a change
 (settings, library code, forced jobs), resume, one tree per preset, cleanup, the report, and real SLURM.
 
-The quick preset runs once, in a copy of the workflow (and of src/) under a temporary directory, and the
-later tests reuse its results, as a user re-running after a change would. Tests that change files work
+The quick preset runs once per session (conftest.py's `quick_run`), in a copy of the workflow (and of src/)
+under a temporary directory, and the later tests reuse its results, as a user re-running after a change would. Tests that change files work
 on a copy of that finished tree.
 """
 import json
@@ -11,46 +11,17 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-MNIST = REPO.parent / "shared" / "data" / "mnist"
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "workflow", "presets", "profiles", "envs", "src", "README.md")
+from workflow_helpers import MNIST, QUICK, REPO, copy_workflow, snakemake
 
-pytestmark = pytest.mark.pipeline
-
-
-def copy_workflow(dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy(src, dest / name)
-    # the quick preset's MNIST path is relative to the repository; point it at the real files
-    local = {"data": {"sources": {"mnist": str(MNIST) if MNIST.is_dir() else None}}}
-    (dest / "local.yaml").write_text(yaml.safe_dump(local))
-    return dest
-
-
-def snakemake(workdir: Path, *args, check=True, timeout=1200, env=None):
-    cmd = [sys.executable, "-m", "snakemake", *args]
-    out = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout,
-                         env={**os.environ, **(env or {})})
-    if check and out.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stdout[-4000:]}\n{out.stderr[-8000:]}")
-    return out
-
-
-QUICK = ("--configfile", "presets/quick.yaml", "local.yaml")
 DATASETS = 2 if MNIST.is_dir() else 1
 METHODS = 7
+
+pytestmark = pytest.mark.pipeline
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -77,13 +48,6 @@ def planned_paths(output: str) -> list[str]:
 
 def nothing_to_do(out) -> bool:
     return "Nothing to be done" in out.stdout + out.stderr
-
-
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    wf = copy_workflow(tmp_path_factory.mktemp("quick"))
-    snakemake(wf, "--profile", "profiles/local", *QUICK, "--cores", "2")
-    return wf
 
 
 @pytest.fixture
@@ -136,9 +100,18 @@ def test_quick_preset_plans_every_rule(tmp_path):
     out = snakemake(wf, "-n", *QUICK)
     counts = job_counts(out.stdout)
     assert set(counts) == {"all", "prepare_data", "capture_trajectory", "measure_guesses", "figure1", "train",
-                           "gather_runs", "table2", "figure3", "figure11", "paper_readme", "total"}
-    assert counts["train"] == DATASETS * 2 * METHODS  # datasets x architectures x methods; seeds inside a job
+                           "gather_runs", "table2", "figure3", "figure11", "average_guesses", "figure4", "figure6",
+                           "jacobian_spectra", "figure7", "train_replicates", "figure5", "measure_subspace",
+                           "class_images", "figure2", "figure10", "paper_readme", "total"}
+    # Table 2: datasets x architectures x methods, seeds inside a job; Figure 4: the cosine-matched run and
+    # four SGD variants; Figure 6: 3 optimizers x 2 lrs x 2 methods, less the 2 that are Table 2's runs;
+    # Figure 7: 2- and 3-layer downstream (the rest are Table 2's runs, and so is the Jacobian's backprop run)
+    assert counts["train"] == DATASETS * 2 * METHODS + 5 + 10 + 2
     assert counts["measure_guesses"] == 5             # epochs 0..4 of the trajectory
+    # Figure 5: its top runs are Table 2's (monitored); one replicate job per power
+    assert counts["train_replicates"] == 2
+    # Figure 1's trajectory, and one per (depth, width) of Figures 2 and 10 (2 depths x 2 widths)
+    assert counts["capture_trajectory"] == 5 and counts["measure_subspace"] == 4
     paths = planned_paths(out.stdout)
     assert paths and all(p.startswith(("results/quick/", "paper_figures/quick/")) for p in paths), paths[:5]
 
@@ -147,18 +120,44 @@ def test_full_scale_config_plans_the_paper(tmp_path):
     wf = copy_workflow(tmp_path / "wf")
     out = snakemake(wf, "-n")
     counts = job_counts(out.stdout)
-    assert counts["train"] == 4 * 4 * METHODS  # Table 2: datasets x (depth, width) x methods, 3 seeds a job
+    # Table 2 (datasets x (depth, width) x methods, 3 seeds a job), Figure 4 (5 variants), Figure 6
+    # (3 optimizers x 4 lrs x 7 methods, less AdamW at 1e-4: Table 2's), Figure 7 (2 variants, 1 Jacobian run)
+    assert counts["train"] == 4 * 4 * METHODS + 5 + (3 * 4 * METHODS - METHODS) + 2 + 1
     assert counts["measure_guesses"] == 51     # Figure 1: every epoch of a 50-epoch trajectory, and the start
+    assert counts["train_replicates"] == 8     # Figure 5 (bottom): one job per power, 64 replicates each
+    assert counts["capture_trajectory"] == 11  # Figure 1, Figure 10: 3 depths x 3 widths (Figure 2 right among them), Figure 2 left (MNIST)
+    assert counts["measure_subspace"] == 9
     assert counts["prepare_data"] == 4
     assert "--seed 0 1 2" in snakemake(wf, "-n", "-p").stdout
+
+
+def test_a_figure_reuses_the_runs_another_figure_already_has(tmp_path):
+    """One run, one directory: Figure 7's runs on 6x1024 CIFAR-10 are Table 2's, bar the new variants."""
+    wf = copy_workflow(tmp_path / "wf")
+    (wf / "t2.yaml").write_text(yaml.safe_dump({"figures": ["table2"]}))
+    (wf / "t2f7.yaml").write_text(yaml.safe_dump({"figures": ["table2", "figure7"]}))
+    alone = snakemake(wf, "-n", "-p", "--configfile", "t2.yaml").stdout
+    both = snakemake(wf, "-n", "-p", "--configfile", "t2f7.yaml").stdout
+    trained = lambda out: set(re.findall(r"--out '(results/paper/runs/[^']+)/seed\{seed\}'", out))
+    extra = trained(both) - trained(alone)
+    assert trained(alone) <= trained(both) and len(trained(alone)) == job_counts(alone)["train"] == 4 * 4 * METHODS
+    assert extra == {"results/paper/runs/cifar10/d6-w1024/downstream2/e1000",
+                     "results/paper/runs/cifar10/d6-w1024/downstream3/e1000",
+                     "results/paper/runs/cifar10/d6-w256/backprop/e10"}
+    assert job_counts(both)["train"] == len(trained(both))  # no run twice
 
 
 def test_quick_run_makes_every_artifact_stamped_quick(quick_run):
     figures = quick_run / "paper_figures" / "quick"
     for name in ("figure1.png", "figure1.pdf", "figure1_table.csv", "figure1_table.md", "figure1_table.tex",
                  "table2.csv", "table2.md", "table2.tex", "figure3.png", "figure3.pdf", "figure11.png",
-                 "figure11.pdf", "README.md", "config.yaml"):
+                 "figure11.pdf", "figure4.png", "figure4.pdf", "figure4.csv", "figure6.png", "figure6.pdf",
+                 "figure6.csv", "figure6_curves.csv", "figure7.png", "figure7.pdf", "figure7.csv", "figure5.png",
+                 "figure5.pdf", "figure5.csv", "figure2.png", "figure2.pdf", "figure2.csv", "figure10.png",
+                 "figure10.pdf", "figure10.csv", "README.md", "config.yaml"):
         assert (figures / name).stat().st_size > 0, name
+        if name.endswith(".png"):
+            assert name.removesuffix(".png") in (figures / "README.md").read_text()
     readme = (figures / "README.md").read_text()
     assert "Preset: `quick`" in readme and "not the paper's numbers" in readme
     assert str(quick_run) not in readme and "/tmp" not in readme  # no machine's absolute paths
@@ -170,6 +169,27 @@ def test_quick_run_makes_every_artifact_stamped_quick(quick_run):
     runs = pd.read_csv(quick_run / "results" / "quick" / "tables" / "runs.csv")
     assert set(runs["preset"]) == {"quick"} and (runs["status"] == "completed").all()
     assert len(runs) == DATASETS * 2 * METHODS * 2 and set(runs["seed"]) == {0, 1}
+    # Figure 6: one chosen learning rate per optimizer and method; Figure 4's cosine-matched run took W^T's
+    # cosine from our Figure 1 table
+    sweep = pd.read_csv(figures / "figure6.csv")
+    assert sweep.groupby(["optimizer", "method"])["chosen"].sum().eq(1).all() and len(sweep) == 12
+    figure1 = pd.read_csv(figures / "figure1_table.csv")
+    wt_cosine = figure1[(figure1["method"] == "wt") & (figure1["mode"] == "joint")]["cosine_mean"].iloc[0]
+    matched = json.loads(next((quick_run / "results" / "quick" / "runs").glob(
+        "synthetic/d6-w32/cosine_matched/e3/seed0/config.json")).read_text())
+    assert matched["method_options"]["cosine"] == pytest.approx(wt_cosine)
+    # Figure 5: Table 2's runs of its cell are monitored; each power's replicates are seeds 0..2 of one job
+    tree = quick_run / "results" / "quick"
+    for method in ("self_sharpening", "wt", "downstream", "directional"):
+        monitor = pd.read_csv(tree / "runs" / "synthetic" / "d6-w32" / method / "e3" / "seed0" / "monitor.csv")
+        assert len(monitor) > 3 and monitor["step"].diff().dropna().eq(5).all()
+    assert pd.read_csv(tree / "runs" / "synthetic" / "d3-w32" / "wt" / "e3" / "seed0" / "monitor.csv").empty
+    replicates = sorted(p.name for p in (tree / "replicates" / "synthetic" / "d6-w32" / "wt_sv_power-p2" / "e3").glob("seed*"))
+    assert replicates == ["seed0", "seed1", "seed2"]
+    subspace = pd.read_csv(figures / "figure10.csv")
+    assert set(subspace["width"]) == {16, 32} and set(subspace["depth"]) == {3, 4}
+    averaged = pd.read_csv(quick_run / "results" / "quick" / "figure4" / "averaging.csv")
+    assert set(averaged["guesses"]) == {2, 4, 8, 16, 32, 64, 128, 256}
     # backprop is the oracle: it beats directional descent on every dataset and architecture
     wide = table.pivot_table(index=["dataset", "depth", "width", "split"], columns="method", values="mean")
     assert (wide["backprop"] > wide["directional"]).all()
@@ -196,11 +216,14 @@ def test_changing_one_methods_lr_reruns_exactly_its_runs_and_what_depends_on_the
     (quick_run / "wt-lr.yaml").write_text(yaml.safe_dump({"methods": {"wt": {"lr": 3.0e-3}}}))
     out = snakemake(quick_run, "-n", *QUICK, "wt-lr.yaml", "--printshellcmds")
     counts = job_counts(out.stdout)
-    assert counts.pop("train") == DATASETS * 2  # the wt runs: datasets x architectures
-    assert counts == {"gather_runs": 1, "table2": 1, "figure3": 1, "figure11": 1, "paper_readme": 1, "all": 1,
-                      "total": counts["total"]}
+    # the wt runs (datasets x architectures), and Figure 6's wt run at lr 1e-3, which until now was
+    # the default run and now is a run of its own
+    assert counts.pop("train") == DATASETS * 2 + 1
+    assert counts == {"gather_runs": 1, "table2": 1, "figure3": 1, "figure11": 1, "figure4": 1, "figure5": 1,
+                      "figure6": 1, "figure7": 1, "paper_readme": 1, "all": 1, "total": counts["total"]}
     trained = re.findall(r"gradguess train .*--method (\w+)", out.stdout)
     assert set(trained) == {"wt"} and "--lr 0.003" in out.stdout
+    assert "results/quick/runs/synthetic/d3-w32/wt-adamw-lr0.001/e3" in out.stdout
 
 
 def test_settings_that_cannot_change_a_result_rerun_nothing(quick_copy):
@@ -236,8 +259,11 @@ def test_the_library_code_a_result_depends_on_reruns_it_and_other_code_does_not(
                                    "return (z @ self.next_weight(ctx, i)) * ctx.trace.masks[i] * 1.0"))
     out = snakemake(quick_copy, "-n", "-p", *QUICK)
     counts = job_counts(out.stdout)
-    assert counts["train"] == DATASETS * 2
-    assert set(re.findall(r"gradguess train .*--method (\w+)", out.stdout)) == {"wt"}
+    # every run of a W^T method: Table 2's, Figure 6's other optimizers and lrs, Figure 4's SGD twins, and
+    # (through the Figure 1 table their cosine comes from) the cosine-matched runs; Figure 5's sv-power replicates
+    assert counts["train"] == DATASETS * 2 + 5 + 2 + 3 and counts["train_replicates"] == 2
+    assert set(re.findall(r"gradguess train .*--method (\w+)", out.stdout)) == {
+        "wt", "wt_sv_power", "cosine_matched_directional"}
     assert counts["measure_guesses"] == 5 and "capture_trajectory" not in counts
     assert "Params have changed" in out.stdout
 
@@ -328,7 +354,8 @@ def test_cleanup_removes_only_checkpoints_nothing_will_resume(quick_copy):
 def test_html_report_holds_every_figure_and_table(quick_run):
     snakemake(quick_run, *QUICK, "--report", "report.html")
     html = (quick_run / "report.html").read_text(errors="ignore")
-    for name in ("figure1.png", "figure1_table.csv", "table2.csv", "figure3.png", "figure11.png"):
+    for name in ("figure1.png", "figure1_table.csv", "table2.csv", "figure3.png", "figure11.png", "figure4.png",
+                 "figure6.png", "figure7.png"):
         assert name in html, name
 
 
@@ -350,7 +377,9 @@ def slurm():
 
 # This cluster has no GPUs and no accounting database: ask for no GPUs (as a CPU cluster's config
 # would), poll squeue, and give each grouped submission the node's memory and cores.
-CPU_CLUSTER = {"resources": {"train": {"gpu": 0}, "trajectory": {"gpu": 0}, "cosine": {"gpu": 0}}}
+CPU_CLUSTER = {"resources": {"train": {"gpu": 0}, "trajectory": {"gpu": 0}, "cosine": {"gpu": 0}},
+               # Figures 2 and 10 add only more of the same kinds of jobs (trajectories, analyses): left out for time
+               "figures": ["figure1", "table2", "figure3", "figure11", "figure4", "figure6", "figure7", "figure5"]}
 LOCAL_SLURM = ("--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "1",
                "--resources", "mem_mb=7800", "gpu=1", "--cores", "2")
 
@@ -364,14 +393,18 @@ def test_quick_preset_on_a_real_slurm_cluster_in_grouped_submissions(tmp_path, s
     text = out.stdout + out.stderr
     runs = pd.read_csv(wf / "results" / "quick" / "tables" / "runs.csv")
     submitted = re.findall(r"submitted with SLURM jobid \d+ \(log: \S*/(?:rule|group)_(\w+?)/", text)
-    # short jobs go in groups (profiles/slurm: short_train=8, measure_guesses=17); data and
-    # aggregation rules ran here
-    trains = DATASETS * 2 * METHODS
-    assert submitted.count("short_train_train") == -(-trains // 8)
+    # short jobs go in groups (profiles/slurm: short_train=8, measure_guesses=17), Figure 5's replicate
+    # jobs with the short training jobs; data and aggregation rules ran here
+    trains = DATASETS * 2 * METHODS + 5 + 10 + 2 + 2
+    shorts = [s for s in submitted if s.startswith("short_train")]
+    assert len(shorts) == -(-trains // 8)
     assert submitted.count("measure_guesses_measure_guesses") == 1
-    assert submitted.count("capture_trajectory") == 1
-    assert len(submitted) == -(-trains // 8) + 2
-    assert (runs["status"] == "completed").all() and len(runs) == trains * 2
+    assert set(submitted) - set(shorts) == {"measure_guesses_measure_guesses", "capture_trajectory",
+                                            "average_guesses", "jacobian_spectra"}
+    assert len(submitted) == len(shorts) + 4
+    assert (wf / "results" / "quick" / "replicates" / "synthetic" / "d6-w32" / "wt_sv_power-p2" / "e3" / "seed2"
+            / "monitor.csv").exists()
+    assert (runs["status"] == "completed").all() and len(runs) == DATASETS * 2 * METHODS * 2
     assert (wf / "paper_figures" / "quick" / "README.md").exists()
 
 

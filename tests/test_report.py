@@ -109,3 +109,47 @@ def test_figure3_columns_run_mnist_svhn_cifar10_cifar100():
     shuffled = ["cifar100", "mnist", "cifar10", "svhn"]
     assert sorted(shuffled, key=lambda d: dataset_key(d, figure3=True)) == ["mnist", "svhn", "cifar10", "cifar100"]
     assert sorted(shuffled, key=dataset_key) == ["cifar100", "cifar10", "svhn", "mnist"]  # Table 2's order
+
+
+def test_sweep_selection_picks_each_methods_best_final_train_accuracy(tmp_path):
+    rows = []
+    def run(name, method, optimizer, lr, finals, diverged=False):
+        for seed, final in enumerate(finals):
+            for epoch, acc in ((1, final / 2), (2, final)):
+                rows.append({"run": f"r/{name}", "name": name, "method": method, "optimizer": optimizer, "lr": lr,
+                             "momentum": 0.0, "seed": seed, "epoch": epoch,
+                             "train_acc": float("nan") if diverged and epoch == 2 else acc, "test_acc": acc})
+    run("wt-adamw-lr0.01", "wt", "adamw", 1e-2, [0.5, 0.7])      # mean 0.6
+    run("wt", "wt", "adamw", 1e-3, [0.8, 0.6])                   # mean 0.7: chosen
+    run("wt-adamw-lr1e-05", "wt", "adamw", 1e-5, [0.9], diverged=True)  # NaN at the end counts as 0
+    run("backprop-sgd-lr0.1", "backprop", "sgd", 1e-1, [0.9])
+    run("backprop-sgd-lr0.01", "backprop", "sgd", 1e-2, [0.9])   # a tie: the larger lr wins
+    table = tables.sweep_selection(pd.DataFrame(rows))
+    chosen = {(r.optimizer, r.method): r.lr for r in table.itertuples() if r.chosen}
+    assert chosen == {("adamw", "wt"): 1e-3, ("sgd", "backprop"): 1e-1}
+    assert len(table) == 5 and table["chosen"].sum() == 2
+
+
+def _monitored_run(root, name, method, seeds, options=None, rows=4, empty=False):
+    run = root / name / "e3"
+    for seed in seeds:
+        d = run / f"seed{seed}"
+        d.mkdir(parents=True)
+        (d / "config.json").write_text(json.dumps({"seed": seed, "method": method, "method_options": options or {}}))
+        frame = pd.DataFrame({"step": range(0, 10 * rows, 10), "epoch": 1, "cosine": [0.1 * (i + 1) for i in range(rows)],
+                              "cosine_layers.0": 0.2, "rank_layers.0": [30.0 - i for i in range(rows)]})
+        (frame.iloc[:0] if empty else frame).to_csv(d / "monitor.csv", index=False)
+    return run
+
+
+def test_monitors_are_gathered_per_seed_with_the_power_and_an_unmonitored_run_is_named(tmp_path):
+    runs = [_monitored_run(tmp_path, f"wt_sv_power-p{p:g}", "wt_sv_power", [0, 1, 2], {"power": p}) for p in (0.5, 2)]
+    monitors = tables.load_monitors(runs)
+    assert len(monitors) == 2 * 3 * 4 and sorted(monitors["power"].unique()) == [0.5, 2.0]
+    assert set(monitors.groupby("power")["seed"].nunique()) == {3}
+    figures.figure5(monitors, pd.DataFrame(columns=["run", "method", "epoch", "train_acc", "test_acc"]), monitors,
+                    tmp_path / "figure5", "test")
+    assert (tmp_path / "figure5.png").stat().st_size > 0
+    silent = _monitored_run(tmp_path, "wt", "wt", [0], empty=True)
+    with pytest.raises(ValueError, match="trained without monitor_every"):
+        tables.load_monitors([silent])

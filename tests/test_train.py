@@ -8,7 +8,8 @@ import torch
 from gradguess import data, train as train_mod
 from gradguess.cli import main
 from gradguess.optim import make_optimizer
-from gradguess.train import CheckpointError, TrainConfig, train
+from gradguess.errors import CheckpointError
+from gradguess.train import TrainConfig, train
 
 
 @pytest.fixture(scope="session")
@@ -237,3 +238,53 @@ def test_weight_decay_defaults_to_the_optimizers_own(data_root, tmp_path, optimi
     p = torch.nn.Parameter(torch.ones(3))
     opt = make_optimizer(optimizer, [p], lr=0.1)
     assert opt.param_groups[0]["weight_decay"] == expected
+
+
+# ------------------------------------------------------------------ the monitor (Figure 5)
+def test_monitoring_changes_no_weight_and_measures_the_step_it_watches(data_root, tmp_path):
+    import pandas as pd
+
+    from gradguess import methods
+    from gradguess.metrics import cosine_similarity, effective_rank
+    from gradguess.models import build_seeded
+
+    cfg = small(data_root, method="directional", epochs=2)
+    train(cfg, tmp_path / "plain", progress=False)
+    train(small(data_root, method="directional", epochs=2, monitor_every=3), tmp_path / "watched", progress=False)
+    a, b = weights(tmp_path / "plain" / "weights.pt"), weights(tmp_path / "watched" / "weights.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)  # backprop draws no random numbers: same trajectory
+    plain = pd.read_csv(tmp_path / "plain" / "monitor.csv")
+    assert plain.empty and "cosine" in plain.columns  # off: the header only
+
+    mon = pd.read_csv(tmp_path / "watched" / "monitor.csv")
+    steps_per_epoch = math.ceil(10_000 / cfg.batch_size)
+    assert list(mon["step"]) == list(range(0, 2 * steps_per_epoch, 3))
+    assert {f"cosine_layers.{i}" for i in range(3)} <= set(mon.columns)
+
+    # row 0 is the very estimate the first step applied: rebuild it from the run's seeds
+    d = data.load("synthetic", data_root)
+    order = torch.randperm(len(d.x_train), generator=torch.Generator().manual_seed(cfg.seed + 1))
+    x, y = d.x_train[order[:cfg.batch_size]], d.y_train[order[:cfg.batch_size]]
+    model = build_seeded(d.in_features, d.num_classes, 3, 32, cfg.seed)
+    est = methods.get("directional").compute(model, x, y, torch.Generator().manual_seed(cfg.seed + 2))
+    exact = methods.get("backprop").compute(model, x, y)
+    assert mon["cosine"][0] == pytest.approx(cosine_similarity(est.grads, exact.grads), rel=1e-6)
+    assert mon["rank_layers.0"][0] == pytest.approx(effective_rank(model.layers[0].weight), rel=1e-9)
+
+
+def test_monitor_of_backprop_reads_cosine_one_and_survives_a_resume(data_root, tmp_path, monkeypatch):
+    import pandas as pd
+
+    cfg = small(data_root, method="backprop", monitor_every=2)
+    train(cfg, tmp_path / "full", progress=False)
+    interrupt_in_epoch(2, cfg, tmp_path / "cut", monkeypatch)
+    train(cfg, tmp_path / "cut", progress=False)
+    full, cut = pd.read_csv(tmp_path / "full" / "monitor.csv"), pd.read_csv(tmp_path / "cut" / "monitor.csv")
+    assert (full.filter(like="cosine") > 0.999999).all().all()
+    pd.testing.assert_frame_equal(full, cut)
+
+
+def test_a_checkpoint_with_another_monitor_interval_is_refused(data_root, tmp_path, monkeypatch):
+    interrupt_in_epoch(2, small(data_root, monitor_every=2), tmp_path / "run", monkeypatch)
+    with pytest.raises(CheckpointError, match="monitor_every"):
+        train(small(data_root, monitor_every=5), tmp_path / "run", progress=False)

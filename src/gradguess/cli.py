@@ -36,11 +36,19 @@ def _choice_error(kind: str, valid):
 def cmd_train(args) -> int:
     from gradguess.train import TrainConfig, train, train_replicates
 
+    options = dict(args.method_option)
+    if "auto" in options.values():
+        if args.reference_table is None:
+            raise ValueError("a method option is 'auto' but no --reference-table names the Figure 1 table to take it from")
+        from gradguess.analyses.guesses import reference_cosine
+
+        options = {k: reference_cosine(args.reference_table) if v == "auto" else v for k, v in options.items()}
+        log.info("cosine 'auto': W^T's mean joint cosine in %s is %.4g", args.reference_table, options.get("cosine"))
     cfg = TrainConfig(
         dataset=args.dataset, data_root=args.data_root, depth=args.depth, width=args.width,
-        method=args.method, method_options=dict(args.method_option), optimizer=args.optimizer, lr=args.lr,
+        method=args.method, method_options=options, optimizer=args.optimizer, lr=args.lr,
         momentum=args.momentum, weight_decay=args.weight_decay, batch_size=args.batch_size, epochs=args.epochs,
-        seed=args.seed[0], device=args.device, preset=args.preset,
+        seed=args.seed[0], monitor_every=args.monitor_every, device=args.device, preset=args.preset,
         **({} if args.checkpoint_minutes is None else {"checkpoint_minutes": args.checkpoint_minutes}))
     progress = None if args.progress == "auto" else args.progress == "bar"
     if args.snapshot_dir is not None:
@@ -58,14 +66,16 @@ def cmd_train(args) -> int:
 def cmd_data_prepare(args) -> int:
     from gradguess import data as datasets
 
-    path = datasets.prepare(args.dataset, args.root, source=args.source, download=not args.no_download)
+    path = datasets.prepare(args.dataset, args.root, source=args.source, download=not args.no_download,
+                            max_train=args.max_train, max_test=args.max_test)
     log.info("wrote %s", path)
     return 0
 
 
 def cmd_cosine(args) -> int:
     from gradguess import data as datasets
-    from gradguess.analysis import MethodSpec, load_model, measure
+    from gradguess.analyses.guesses import MethodSpec, measure
+    from gradguess.models import load_model
     from gradguess.device import log_device, resolve_device
 
     specs = [MethodSpec.parse(m) for m in args.methods]
@@ -87,6 +97,193 @@ def cmd_cosine(args) -> int:
         writer = csv.DictWriter(sys.stdout, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
+    return 0
+
+
+def cmd_averaging(args) -> int:
+    from gradguess import data as datasets
+    from gradguess.analyses.averaging import averaging
+    from gradguess.analyses.guesses import MethodSpec
+    from gradguess.device import log_device, resolve_device
+    from gradguess.models import load_model
+
+    specs = [MethodSpec.parse(m) for m in args.methods]
+    device = resolve_device(args.device)
+    log_device(device, "guess averaging")
+    model = load_model(args.checkpoint, device)
+    data = datasets.load(args.dataset, args.data_root, device=device)
+    rows = averaging(model, data.x_train, data.y_train, [(s.name, dict(s.options)) for s in specs], args.examples,
+                     args.max_guesses, args.batch_size, chunk=args.chunk, seed=args.seed)
+    io.write_csv(args.out, rows, ["method", "example", "guesses", "cosine"])
+    log.info("wrote %d rows to %s", len(rows), args.out)
+    return 0
+
+
+def cmd_jacobian(args) -> int:
+    import json
+
+    import torch
+
+    from gradguess import data as datasets
+    from gradguess.analyses.jacobian import spectra
+    from gradguess.device import log_device, resolve_device
+    from gradguess.models import build_seeded, load_model
+
+    device = resolve_device(args.device)
+    log_device(device, "Jacobian spectra")
+    config = json.loads((Path(args.run) / "config.json").read_text())
+    trained = load_model(Path(args.run) / "weights.pt", device)
+    data = datasets.load(config["dataset"], args.data_root, device=device)
+    init = build_seeded(data.in_features, data.num_classes, config["depth"], config["width"], config["seed"]).to(device)
+    pick = torch.randperm(len(data.x_train), generator=torch.Generator().manual_seed(args.seed))[:args.examples]
+    x = data.x_train[pick.to(device)]
+    rows = [{"state": state, **row} for state, model in (("initialisation", init), ("trained", trained))
+            for row in spectra(model, x, args.layer, args.depths)]
+    io.write_csv(args.out, rows, ["state", "k", "index", "singular_value", "effective_rank"])
+    log.info("wrote %d rows to %s", len(rows), args.out)
+    return 0
+
+
+def _trajectory(directory, data_root, device):
+    """A trajectory's config, data, and its snapshots' epochs and paths."""
+    import json
+
+    from gradguess import data as datasets
+
+    directory = Path(directory)
+    config = json.loads((directory / "config.json").read_text())
+    snapshots = sorted((directory / "snapshots").glob("epoch_*.pt"))
+    if not snapshots:
+        raise ValueError(f"{directory / 'snapshots'} holds no epoch_*.pt snapshots: is {directory} a trajectory?")
+    data = datasets.load(config["dataset"], data_root, device=device)
+    return config, data, [(int(p.stem.split("_")[1]), p) for p in snapshots]
+
+
+def _examples(data, n: int, seed: int):
+    """The same seeded batch of training examples at every epoch."""
+    import torch
+
+    pick = torch.randperm(len(data.x_train), generator=torch.Generator().manual_seed(seed))[:n].to(data.x_train.device)
+    return data.x_train[pick], data.y_train[pick]
+
+
+def cmd_subspace(args) -> int:
+    import torch
+
+    from gradguess.analyses.subspace import subspace_curves
+    from gradguess.device import log_device, resolve_device
+    from gradguess.models import load_model
+
+    device = resolve_device(args.device)
+    log_device(device, "activation-subspace projections")
+    config, data, snapshots = _trajectory(args.trajectory, args.data_root, device)
+    x, y = _examples(data, args.examples, args.seed)
+    rows = []
+    for epoch, path in snapshots:
+        model = load_model(path, device)
+        curves = subspace_curves(model, x, y, torch.Generator().manual_seed(args.seed + epoch), center=args.center)
+        rows += [{"dataset": config["dataset"], "depth": config["depth"], "width": config["width"], "epoch": epoch,
+                  **row} for row in curves]
+        log.info("epoch %d: %d layers measured", epoch, len({r["layer"] for r in curves}))
+    io.write_csv(args.out, rows, ["dataset", "depth", "width", "epoch", "layer", "k", "activation", "random"])
+    log.info("wrote %d rows to %s", len(rows), args.out)
+    return 0
+
+
+def cmd_class_images(args) -> int:
+    import torch
+
+    from gradguess.analyses.subspace import class_images
+    from gradguess.device import log_device, resolve_device
+    from gradguess.models import load_model
+
+    device = resolve_device(args.device)
+    log_device(device, "class images")
+    config, data, snapshots = _trajectory(args.trajectory, args.data_root, device)
+    first, last = snapshots[0], snapshots[-1]
+    x, y = _examples(data, args.examples, args.seed)
+    rows = []
+    for state, (epoch, path) in (("initialisation", first), ("trained", last)):
+        images = class_images(load_model(path, device), x, y, data.num_classes,
+                              torch.Generator().manual_seed(args.seed), center=args.center)
+        for kind, stack in images.items():
+            c, h, w = stack.shape[1:]
+            for cls, image in enumerate(stack.cpu()):
+                rows.append({"state": state, "epoch": epoch, "kind": kind, "class": cls, "image_channels": c,
+                             "image_height": h, "image_width": w,
+                             **{f"p{i}": float(v) for i, v in enumerate(image.flatten())}})
+    columns = ["state", "epoch", "kind", "class", "image_channels", "image_height", "image_width"]
+    io.write_csv(args.out, rows, columns + [k for k in rows[0] if k not in columns])
+    log.info("wrote %d images to %s", len(rows), args.out)
+    return 0
+
+
+def cmd_report_figure5(args) -> int:
+    from gradguess.report import figures, tables
+
+    top, bottom = tables.load_monitors(args.top), tables.load_monitors(args.bottom)
+    curves = tables.load_runs(args.top)
+    figures.figure5(top, curves, bottom, args.out_prefix, args.preset)
+    data = tables.figure5_data(top, curves, bottom)
+    io.write_text(f"{args.out_prefix}.csv", data.assign(preset=args.preset).to_csv(index=False))
+    return 0
+
+
+def cmd_report_subspace(args) -> int:
+    import pandas as pd
+
+    from gradguess.report import figures
+
+    curves = pd.concat([pd.read_csv(p) for p in args.subspace], ignore_index=True)
+    if args.artifact == "figure2":
+        images = pd.read_csv(args.images)
+        images = pd.concat([images, pd.DataFrame({"panel": "left"}, index=images.index)], axis=1)  # one block
+        figures.figure2(images, curves, args.out_prefix, args.preset)
+        data = pd.concat([curves.assign(panel="right"), images], ignore_index=True)
+    else:
+        figures.figure10(curves, args.out_prefix, args.preset)
+        data = curves
+    data = pd.concat([data, pd.DataFrame({"preset": args.preset}, index=data.index)], axis=1)
+    io.write_text(f"{args.out_prefix}.csv", data.to_csv(index=False))
+    return 0
+
+
+def cmd_report_figure4(args) -> int:
+    import pandas as pd
+
+    from gradguess.report import figures, tables
+
+    averaging = pd.read_csv(args.averaging)
+    curves = tables.load_runs([*args.middle, *args.right])
+    figures.figure4(averaging, curves, args.middle, args.right, args.out_prefix, args.preset)
+    stats = averaging.groupby(["method", "guesses"])["cosine"].agg(["mean", "min", "max"]).reset_index()
+    data = pd.concat([stats.assign(panel="left"),
+                      curves.assign(panel=["middle" if r in args.middle else "right" for r in curves["run"]])])
+    io.write_text(f"{args.out_prefix}.csv", data.assign(preset=args.preset).to_csv(index=False))
+    return 0
+
+
+def cmd_report_figure6(args) -> int:
+    from gradguess.report import figures, tables
+
+    curves = tables.load_runs(args.runs)
+    selection = tables.sweep_selection(curves)
+    figures.figure6(curves, selection, args.out_prefix, args.preset)
+    io.write_text(f"{args.out_prefix}.csv", selection.assign(preset=args.preset).to_csv(index=False))
+    io.write_text(f"{args.out_prefix}_curves.csv", curves.assign(preset=args.preset).to_csv(index=False))
+    return 0
+
+
+def cmd_report_figure7(args) -> int:
+    import pandas as pd
+
+    from gradguess.report import figures, tables
+
+    curves = tables.load_runs(args.runs)
+    spectra = pd.read_csv(args.spectra)
+    figures.figure7(curves, args.runs, spectra, args.out_prefix, args.preset)
+    data = pd.concat([curves.assign(panel="left"), spectra.assign(panel="right")])
+    io.write_text(f"{args.out_prefix}.csv", data.assign(preset=args.preset).to_csv(index=False))
     return 0
 
 
@@ -175,6 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"one of: {', '.join(method_names)}")
     p.add_argument("--method-option", type=_method_option, action="append", default=[], metavar="KEY=VALUE",
                    help="method option, e.g. mode=per_layer, layers=2, cosine=0.03, power=2 (repeatable)")
+    p.add_argument("--reference-table", default=None, metavar="FIGURE1_TABLE_CSV",
+                   help="resolves an option given as 'auto' (cosine_matched_directional's cosine) to W^T's mean "
+                        "joint-mode cosine in this Figure 1 table")
     p.add_argument("--depth", type=int, default=3, help="number of linear layers (default: 3)")
     p.add_argument("--width", type=int, default=128, help="hidden units per layer (default: 128)")
     p.add_argument("--optimizer", type=_choice_error("optimizer", catalog.OPTIMIZERS), default="adamw")
@@ -193,6 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="save a checkpoint to resume from at the end of an epoch once this many minutes have passed "
                         "since the last (0: every epoch; default: $GRADGUESS_CHECKPOINT_MINUTES or 10); a finished "
                         "run deletes it")
+    p.add_argument("--monitor-every", type=int, default=0, metavar="STEPS",
+                   help="every STEPS steps, record the estimate's cosine with backprop's gradient and the weights' "
+                        "effective ranks in monitor.csv (costs one backprop each time; default 0: off)")
     p.add_argument("--snapshot-dir", default=None, help="also save the weights after every epoch here")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1, ...")
     p.add_argument("--preset", default=os.environ.get("GRADGUESS_PRESET"),
@@ -210,6 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", required=True, help="where the cached file goes")
     p.add_argument("--source", default=None, help="directory of local files to import instead of downloading")
     p.add_argument("--no-download", action="store_true", help="fail rather than download")
+    p.add_argument("--max-train", type=int, default=None, metavar="N", help="keep the first N training examples")
+    p.add_argument("--max-test", type=int, default=None, metavar="N", help="keep the first N test examples")
     p.set_defaults(func=cmd_data_prepare)
 
     p = sub.add_parser("cosine", help="cosine similarity and 1-step effectiveness of methods at a checkpoint",
@@ -230,6 +435,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epoch", type=int, default=None, help="epoch the weights are from, written as a column")
     p.add_argument("--out", default=None, help="CSV path (default: stdout)")
     p.set_defaults(func=cmd_cosine)
+
+    p = sub.add_parser("averaging", help="cosine of the mean of n guesses of one example (Figure 4, left)",
+                       description="For a few examples of one seeded training batch, the cosine between each "
+                                   "example's gradient and the mean of n = 2, 4, ... of a method's estimates for it.")
+    p.add_argument("--checkpoint", required=True, help="weights: an epoch snapshot, weights.pt or a checkpoint")
+    p.add_argument("--dataset", type=_choice_error("dataset", catalog.DATASETS), required=True)
+    p.add_argument("--data-root", default="data")
+    p.add_argument("--methods", nargs="+", required=True, metavar="METHOD[:KEY=VALUE,...]")
+    p.add_argument("--examples", type=int, default=8)
+    p.add_argument("--max-guesses", type=int, default=8192)
+    p.add_argument("--chunk", type=int, default=1024, help="guesses per engine pass (bounds memory)")
+    p.add_argument("--batch-size", type=int, default=512, help="the examples' training batch (mixing's pool)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_averaging)
+
+    p = sub.add_parser("jacobian", help="singular values of dx_{i+k}/ds_i through k layers (Figure 7, right)",
+                       description="Per example of a seeded batch, at the run's initialisation and its final weights.")
+    p.add_argument("--run", required=True, help="a seed directory of a training run (config.json, weights.pt)")
+    p.add_argument("--data-root", default="data")
+    p.add_argument("--layer", type=int, default=0, help="i: the pre-activations s_i (0-based)")
+    p.add_argument("--depths", type=int, nargs="+", default=[1, 2, 3, 4], help="k: layers the Jacobian spans")
+    p.add_argument("--examples", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_jacobian)
+
+    for name, helptext, func in (
+            ("subspace", "per epoch of a trajectory, each hidden layer's gradient projected onto the top-k principal "
+                         "directions of its activations and onto a random k-dim subspace (Figures 2 right, 10)",
+             cmd_subspace),
+            ("class-images", "per class, the first principal direction of the input gradients and of the inputs, "
+                             "and a random mix of inputs, at a trajectory's first and last snapshot (Figure 2 left)",
+             cmd_class_images)):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--trajectory", required=True, help="a trajectory's directory (config.json, snapshots/)")
+        p.add_argument("--data-root", default="data")
+        p.add_argument("--examples", type=int, default=512, help="the seeded batch measured at every epoch")
+        p.add_argument("--center", action=argparse.BooleanOptionalAction, default=False,
+                       help="PCA of centred activations (default: of the activations as they are)")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--device", default="auto")
+        p.add_argument("--out", required=True)
+        p.set_defaults(func=func)
 
     r = sub.add_parser("report", help="gather results into the paper's tables and figures").add_subparsers(
         dest="report_command", required=True, metavar="ARTIFACT")
@@ -259,6 +510,38 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the table averages epochs from this one on (default 1: the paper measures after each "
                         "epoch, so the initialisation is drawn but not averaged)")
     p.set_defaults(func=cmd_report_figure1)
+    p = r.add_parser("figure4", help="Figure 4 (PNG, PDF) and its data (CSV)")
+    p.add_argument("--averaging", required=True, help="CSV from `gradguess averaging`")
+    p.add_argument("--middle", nargs="+", required=True, help="run directories of the middle panel")
+    p.add_argument("--right", nargs="+", required=True, help="run directories of the right panel")
+    p.add_argument("--out-prefix", required=True)
+    p.add_argument("--preset", required=True)
+    p.set_defaults(func=cmd_report_figure4)
+    p = r.add_parser("figure6", help="Figure 6 (PNG, PDF), the sweep with the chosen learning rates (CSV)")
+    p.add_argument("--runs", nargs="+", required=True, help="run directories of the sweep")
+    p.add_argument("--out-prefix", required=True)
+    p.add_argument("--preset", required=True)
+    p.set_defaults(func=cmd_report_figure6)
+    p = r.add_parser("figure7", help="Figure 7 (PNG, PDF) and its data (CSV)")
+    p.add_argument("--runs", nargs="+", required=True, help="run directories of the left panel")
+    p.add_argument("--spectra", required=True, help="CSV from `gradguess jacobian`")
+    p.add_argument("--out-prefix", required=True)
+    p.add_argument("--preset", required=True)
+    p.set_defaults(func=cmd_report_figure7)
+    p = r.add_parser("figure5", help="Figure 5 (PNG, PDF) and its data (CSV)")
+    p.add_argument("--top", nargs="+", required=True, help="monitored run directories of the top row")
+    p.add_argument("--bottom", nargs="+", required=True, help="wt_sv_power run directories (one per power)")
+    p.add_argument("--out-prefix", required=True)
+    p.add_argument("--preset", required=True)
+    p.set_defaults(func=cmd_report_figure5)
+    for name in ("figure2", "figure10"):
+        p = r.add_parser(name, help=f"{name.title()} (PNG, PDF) and its data (CSV)")
+        p.add_argument("--subspace", nargs="+", required=True, help="CSVs from `gradguess subspace`")
+        if name == "figure2":
+            p.add_argument("--images", required=True, help="CSV from `gradguess class-images`")
+        p.add_argument("--out-prefix", required=True)
+        p.add_argument("--preset", required=True)
+        p.set_defaults(func=cmd_report_subspace, artifact=name)
     p = r.add_parser("readme", help="paper_figures/README.md and the resolved config")
     p.add_argument("--out", required=True)
     p.add_argument("--config-out", required=True)

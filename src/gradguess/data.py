@@ -57,12 +57,15 @@ def prepare(
     root: str | os.PathLike,
     source: str | os.PathLike | None = None,
     download: bool = True,
+    max_train: int | None = None,
+    max_test: int | None = None,
 ) -> Path:
     """Build `root/<dataset>.pt` and return its path.
 
     With `source`, files are imported from that local directory; without it the
     data set is downloaded with torchvision (when `download` is true). The
-    synthetic data set is generated and ignores `source`.
+    synthetic data set is generated and ignores `source`. `max_train` and
+    `max_test` keep only the first examples of each split (small presets).
     """
     path = cache_path(dataset, root)
     if dataset == "synthetic":
@@ -83,6 +86,12 @@ def prepare(
         )
 
     x_train, y_train, x_test, y_test = arrays
+    if max_train is not None:
+        x_train, y_train = x_train[:max_train], y_train[:max_train]
+        origin += f", first {len(y_train)} training examples"
+    if max_test is not None:
+        x_test, y_test = x_test[:max_test], y_test[:max_test]
+        origin += f", first {len(y_test)} test examples"
     data = {
         "x_train": _uint8(x_train),
         "y_train": _labels(y_train),

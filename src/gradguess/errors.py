@@ -3,3 +3,7 @@
 
 class GradguessError(Exception):
     """Bad input: a missing or corrupt file, a setting that cannot work. The message says what to fix."""
+
+
+class CheckpointError(GradguessError):
+    """A checkpoint or weights file is missing, damaged, or from other settings."""

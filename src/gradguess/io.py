@@ -99,6 +99,9 @@ def provenance(device=None) -> dict[str, Any]:
     info: dict[str, Any] = {
         "code_version": code_version(),
         "python": sys.version.split()[0],
+        "executable": sys.executable,
+        # the image a job ran in, where it ran in one (Apptainer and Singularity set these)
+        "container": os.environ.get("APPTAINER_CONTAINER") or os.environ.get("SINGULARITY_CONTAINER"),
         "platform": platform.platform(),
         "packages": packages,
         "cuda_available": torch.cuda.is_available(),
@@ -109,3 +112,17 @@ def provenance(device=None) -> dict[str, Any]:
         if device.type == "cuda":
             info["device_name"] = torch.cuda.get_device_name(device)
     return info
+
+
+def read_checkpoint(path, device, advice: str = "") -> Any:
+    """torch.load with one clear error, naming the file, for a missing or damaged checkpoint."""
+    import torch
+
+    from gradguess.errors import CheckpointError
+
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {path} does not exist") from None
+    except Exception as exc:  # torch raises many types for a damaged file
+        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable ({type(exc).__name__}: {exc}){advice}") from exc

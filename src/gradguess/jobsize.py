@@ -86,3 +86,13 @@ def measure_minutes(dataset: str, depth: int, width: int, batches: int, batch_si
     forward64 = overhead + (60 if gpu else 10) * 2 * params * batch_size / flops
     seconds = STARTUP_SECONDS + batches * (1 + estimates) * (step + 16 * forward64)
     return max(MIN_MINUTES, math.ceil(seconds * margin(attempt) / 60))
+
+
+def analysis_minutes(dataset: str, depth: int, width: int, example_passes: int, gpu: bool = True,
+                     attempt: int = 1) -> int:
+    """Minutes for an analysis at fixed weights that pushes `example_passes` examples through the model (each a
+    forward and a forward-mode or backward pass), e.g. the guess averaging of Figure 4."""
+    overhead, flops = THROUGHPUT["gpu" if gpu else "cpu"]
+    params = mlp_params(dataset, depth, width)
+    seconds = STARTUP_SECONDS + example_passes * 6 * params / flops + example_passes / 512 * overhead * 10
+    return max(MIN_MINUTES, math.ceil(seconds * margin(attempt) / 60))

@@ -1,7 +1,7 @@
 """Which library code a result depends on, as one digest: the pipeline re-runs a result when it changes.
 
 A job's result depends on the modules its entry point imports, transitively,
-within this package: `gradguess.train` for a training run, `gradguess.analysis`
+within this package: `gradguess.train` for a training run, `gradguess.analyses.guesses`
 for Figure 1's measurements, a report module for a figure. The digest covers
 those files' code only: comments, docstrings and formatting do not count, so
 rewording a docstring re-runs nothing, while editing a guess rule re-runs the

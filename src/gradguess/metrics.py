@@ -109,9 +109,14 @@ def one_step_effectiveness(model, estimate, exact, x, y, step_sizes=STEP_SIZES, 
     return best_loss_reduction(model, direction, x, y, step_sizes) / reference
 
 
-def effective_rank(matrix: Tensor) -> float:
-    """Roy & Vetterli (2007): exp of the entropy of the normalised singular values."""
-    s = torch.linalg.svdvals(matrix.detach().double())
+def entropy_rank(singular_values: Tensor) -> float:
+    """Roy & Vetterli (2007): exp of the entropy of the singular values normalised to sum 1."""
+    s = singular_values.detach().double()
     p = s / s.sum()
     p = p[p > 0]
     return float(torch.exp(-(p * p.log()).sum()))
+
+
+def effective_rank(matrix: Tensor) -> float:
+    """The effective rank of a matrix (Roy & Vetterli, 2007)."""
+    return entropy_rank(torch.linalg.svdvals(matrix.detach().double()))

@@ -6,6 +6,9 @@ A run writes into its own directory:
   metrics.csv      one row per epoch: train/test loss and accuracy (the train
                    columns average the epoch's batches as they were trained on,
                    which costs nothing; result.json re-evaluates the whole train set)
+  monitor.csv      every `monitor_every` steps, the estimate's cosine with backprop's
+                   gradient (network and per layer) and each layer's effective rank
+                   (see `monitor`); only the header when monitoring is off
   weights.pt       the final weights (a state dict), for analyses of trained models
   result.json      status (completed | diverged) and final numbers; written last
 The checkpoint lives wherever the caller says (by default beside the outputs)
@@ -32,9 +35,11 @@ import torch
 from gradguess import data as datasets
 from gradguess import io, lineage, methods
 from gradguess.device import log_device, resolve_device
-from gradguess.errors import GradguessError
+from gradguess.errors import CheckpointError
+from gradguess.io import read_checkpoint
 from gradguess.methods.base import mean_cross_entropy
-from gradguess.models import MLP
+from gradguess.models import build_seeded
+from gradguess.monitor import Monitor, monitor_columns
 from gradguess.optim import OPTIMIZERS, default_weight_decay, make_optimizer
 
 log = logging.getLogger("gradguess.train")
@@ -43,14 +48,10 @@ CHECKPOINT_FORMAT = "gradguess-checkpoint-v2"
 METRIC_COLUMNS = ("epoch", "step", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")
 # settings a checkpoint must agree on to be resumed
 RESUME_KEYS = ("dataset", "depth", "width", "method", "method_options", "optimizer", "lr", "momentum",
-               "weight_decay", "batch_size", "epochs", "seed")
+               "weight_decay", "batch_size", "epochs", "seed", "monitor_every")
 # how often an unfinished run saves a checkpoint, unless told otherwise: a setting of how a job runs, not of
 # what it computes, so the pipeline passes it through the environment (changing it re-runs nothing)
 CHECKPOINT_MINUTES = float(os.environ.get("GRADGUESS_CHECKPOINT_MINUTES", "10"))
-
-
-class CheckpointError(GradguessError):
-    pass
 
 
 @dataclass
@@ -68,6 +69,7 @@ class TrainConfig:
     batch_size: int = 512
     epochs: int = 10
     seed: int = 0
+    monitor_every: int = 0  # steps between guess-quality measurements (monitor.csv); 0: off
     checkpoint_minutes: float = CHECKPOINT_MINUTES  # 0: after every epoch
     device: str = "auto"
     preset: str | None = None
@@ -88,6 +90,8 @@ class TrainConfig:
             self.weight_decay = default_weight_decay(self.optimizer)
         if self.dataset not in datasets.DATASETS:
             raise ValueError(f"unknown dataset {self.dataset!r}; valid datasets: {', '.join(datasets.DATASETS)}")
+        if self.monitor_every < 0:
+            raise ValueError(f"monitor_every must be >= 0 (0: off), got {self.monitor_every}")
         for name in ("depth", "width", "batch_size", "epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -106,16 +110,6 @@ def evaluate(model, x, y, batch_size: int = 4096) -> tuple[float, float]:
         loss += mean_cross_entropy(logits, yb) * len(yb)
         correct += (logits.argmax(1) == yb).sum()
     return float(loss) / len(x), float(correct) / len(x)
-
-
-def read_checkpoint(path: Path, device: torch.device, advice: str = "") -> Any:
-    """torch.load with one clear error, naming the file, for a missing or damaged checkpoint."""
-    try:
-        return torch.load(path, map_location=device, weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"checkpoint {path} does not exist") from None
-    except Exception as exc:  # torch raises many types for a damaged file
-        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable ({type(exc).__name__}: {exc}){advice}") from exc
 
 
 def load_checkpoint(path: Path, device: torch.device) -> dict:
@@ -140,7 +134,8 @@ def _resume_state(checkpoint: Path, config: dict, code: str, device) -> dict | N
         return None
     state = load_checkpoint(checkpoint, device)
     saved = state["config"]
-    mismatched = [k for k in RESUME_KEYS if saved.get(k) != config[k]]
+    defaults = {f.name: f.default for f in fields(TrainConfig)}  # keys older checkpoints lack
+    mismatched = [k for k in RESUME_KEYS if saved.get(k, defaults[k]) != config[k]]
     if mismatched:
         raise CheckpointError(f"checkpoint {checkpoint} was made with different settings "
                               f"({', '.join(f'{k}: {saved.get(k)!r} != {config[k]!r}' for k in mismatched)}); "
@@ -174,8 +169,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
         datasets.prepare("synthetic", cfg.data_root)
     data = datasets.load(cfg.dataset, cfg.data_root, device=device)
 
-    torch.manual_seed(cfg.seed)  # model initialisation, made on the CPU so every device starts equal
-    model = MLP(data.in_features, data.num_classes, cfg.depth, cfg.width).to(device)
+    model = build_seeded(data.in_features, data.num_classes, cfg.depth, cfg.width, cfg.seed).to(device)
     estimator = methods.get(cfg.method, **cfg.method_options)
     optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr,
                                momentum=cfg.momentum, weight_decay=cfg.weight_decay)
@@ -190,6 +184,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
 
     rows: list[dict] = []
     start_epoch, step = 1, 0
+    monitor = Monitor(cfg.monitor_every, out_dir / "monitor.csv", cfg.depth) if cfg.monitor_every else None
     state = _resume_state(checkpoint, config, code, device)
     if state is not None:
         model.load_state_dict(state["model"])
@@ -199,6 +194,9 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
         rows, step, start_epoch = list(state["rows"]), state["step"], state["epoch"] + 1
         # a scheduler may have deleted the outputs of the killed job: restore what the checkpoint knows
         _write_metrics(out_dir / "metrics.csv", rows)
+        if monitor is not None:
+            monitor.rows = list(state["monitor"])
+            monitor.write()
         log.info("resuming %s from epoch %d (%s)", out_dir, state["epoch"], checkpoint)
     else:
         log.info("starting %s from scratch", out_dir)
@@ -224,6 +222,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
             idx = order[begin:begin + cfg.batch_size]
             x, y = data.x_train[idx], data.y_train[idx]
             est = estimator.compute(model, x, y, guess_gen)
+            if monitor is not None and monitor.due(step):
+                monitor.observe(step, epoch, model, x, y, est.grads)  # before the step: the weights est is for
             for name, p in model.named_parameters():
                 p.grad = est.grads[name]
             optimizer.step()
@@ -247,6 +247,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
                "test_loss": test_loss, "test_acc": test_acc, "seconds": time.time() - t0}
         rows.append(row)
         _write_metrics(out_dir / "metrics.csv", rows)
+        if monitor is not None:
+            monitor.write()
         if bar is not None:
             bar.set_postfix(train_acc=f"{row['train_acc']:.3f}", test_acc=f"{test_acc:.3f}")
         else:
@@ -260,6 +262,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
                 "format": CHECKPOINT_FORMAT, "epoch": epoch, "step": step, "config": config, "code_digest": code,
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "data_gen": data_gen.get_state(), "guess_gen": guess_gen.get_state(), "rows": rows,
+                "monitor": monitor.rows if monitor is not None else [],
             }, checkpoint)
             saved_at = time.time()
     if bar is not None:
@@ -276,6 +279,10 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
             result["best_test_acc"] = max(r["test_acc"] for r in rows)
     else:
         result["diverged_epoch"] = rows[-1]["epoch"]
+    if monitor is not None:
+        monitor.write()
+    else:  # every run has the file, so the pipeline can declare it
+        io.write_csv(out_dir / "monitor.csv", [], monitor_columns(cfg.depth))
     io.torch_save(model.state_dict(), out_dir / "weights.pt")
     io.write_json(out_dir / "result.json", result)
     if not keep_final_checkpoint:

@@ -107,12 +107,14 @@ def source_flag(wildcards):
 SEEDS = [int(s) for s in config["seeds"]]
 
 
-def run_dir(dataset, depth, width, method, epochs):
-    return f"{TREE}/runs/{dataset}/d{depth}-w{width}/{method}/e{epochs}"
+def run_dir(dataset, depth, width, method, epochs, kind="runs"):
+    """kind: `runs` (the config's seeds) or `replicates` (Figure 5's many-seed runs, a rule of their own)."""
+    return f"{TREE}/{kind}/{dataset}/d{depth}-w{width}/{method}/e{epochs}"
 
 
 def seed_dirs(directory):
-    return [f"{directory}/seed{s}" for s in SEEDS]
+    seeds = RUNS[directory]["seeds"] if directory in RUNS else SEEDS
+    return [f"{directory}/seed{s}" for s in seeds]
 
 
 def run_settings(method, dataset, depth, width, epochs, seeds=SEEDS):
@@ -125,23 +127,132 @@ def run_settings(method, dataset, depth, width, epochs, seeds=SEEDS):
     return s
 
 
+def named_settings(name, dataset, depth, width, epochs):
+    """The settings of a method or of a variant (a method with overrides, under `variants`)."""
+    if name not in config["variants"]:
+        return run_settings(name, dataset, depth, width, epochs)
+    variant = dict(config["variants"][name])
+    s = run_settings(variant.pop("method"), dataset, depth, width, epochs)
+    s["options"].update(variant.pop("options", {}))
+    s.update(variant)
+    return s
+
+
+FIGURES_ON = set(config["figures"])
+RUNS = {}  # run directory -> settings: every run some enabled figure asks for, each once
+
+
+def _same_run(a, b):
+    """Settings that train the same weights: a monitored run trains bit for bit like an unmonitored one."""
+    return {k: v for k, v in a.items() if k != "monitor_every"} == {k: v for k, v in b.items() if k != "monitor_every"}
+
+
+def request(name, dataset, depth, width, epochs, settings=None, kind="runs"):
+    """Register the run a figure asks for and return its directory. A run whose settings are its
+    method's defaults is named by the method, whatever the figure calls it: one run, one directory.
+    Two figures asking for one run, one of them monitored, share it, monitored as often as either asks."""
+    s = dict(settings or named_settings(name, dataset, depth, width, epochs))
+    if _same_run(s, run_settings(s["method"], dataset, depth, width, epochs, seeds=s["seeds"])):
+        name = s["method"]
+    path = run_dir(dataset, depth, width, name, epochs, kind)
+    known = RUNS.setdefault(path, s)
+    if not _same_run(known, s):
+        raise ConfigError(f"two figures ask for {path} with different settings: {known} and {s}")
+    intervals = [m for m in (known.get("monitor_every", 0), s.get("monitor_every", 0)) if m]
+    known["monitor_every"] = min(intervals) if intervals else 0
+    return path
+
+
 TABLE2_DATASETS = _usable(config["table2"]["datasets"])
 
 
 def table2_runs():
     t = config["table2"]
-    return {run_dir(d, a["depth"], a["width"], m, t["epochs"]): run_settings(m, d, a["depth"], a["width"], t["epochs"])
-            for d in TABLE2_DATASETS for a in t["architectures"] for m in t["methods"]}
+    return [request(m, d, a["depth"], a["width"], t["epochs"])
+            for d in TABLE2_DATASETS for a in t["architectures"] for m in t["methods"]]
 
 
-RUNS = table2_runs()
+def figure4_runs():
+    f = config["figure4"]
+    if not _usable([f["dataset"]]):
+        return {"middle": [], "right": []}
+    return {panel: [request(n, f["dataset"], f["depth"], f["width"], f["epochs"]) for n in f[panel]]
+            for panel in ("middle", "right")}
 
 
-def settings_of(wildcards):
-    path = run_dir(wildcards.dataset, wildcards.depth, wildcards.width, wildcards.method, wildcards.epochs)
+def figure6_runs():
+    f = config["figure6"]
+    if not _usable([f["dataset"]]):
+        return []
+    runs = []
+    for optimizer in f["optimizers"]:
+        for lr in f["lrs"]:
+            for m in f["methods"]:
+                s = run_settings(m, f["dataset"], f["depth"], f["width"], f["epochs"])
+                s.update(optimizer=optimizer, lr=lr, momentum=0.0, weight_decay=None)
+                runs.append(request(f"{m}-{optimizer}-lr{lr:g}", f["dataset"], f["depth"], f["width"], f["epochs"], s))
+    return runs
+
+
+def figure7_runs():
+    f = config["figure7"]
+    if not _usable([f["dataset"]]):
+        return []
+    return [request(n, f["dataset"], f["depth"], f["width"], f["epochs"]) for n in f["methods"]]
+
+
+def figure5_runs():
+    """top: the methods' runs, monitored; bottom: wt_sv_power per power, many replicates, monitored."""
+    f, sv = config["figure5"], config["figure5"]["sv_power"]
+    top = []
+    if _usable([f["dataset"]]):
+        for n in f["methods"]:
+            s = named_settings(n, f["dataset"], f["depth"], f["width"], f["epochs"])
+            s["monitor_every"] = f["monitor_every"]
+            top.append(request(n, f["dataset"], f["depth"], f["width"], f["epochs"], s))
+    bottom = []
+    if _usable([sv["dataset"]]):
+        for power in sv["powers"]:
+            s = run_settings("wt_sv_power", sv["dataset"], sv["depth"], sv["width"], sv["epochs"],
+                             seeds=range(sv["replicates"]))
+            s.update(batch_size=sv["batch_size"], lr=sv["lr"], weight_decay=sv["weight_decay"],
+                     monitor_every=sv["monitor_every"])
+            s["options"]["power"] = power
+            bottom.append(request(f"wt_sv_power-p{power:g}", sv["dataset"], sv["depth"], sv["width"], sv["epochs"],
+                                  s, kind="replicates"))
+    return {"top": top, "bottom": bottom}
+
+
+def jacobian_run():
+    j = config["figure7"]["jacobian"]
+    return request("backprop", j["dataset"], j["depth"], j["width"], j["epochs"]) if _usable([j["dataset"]]) else None
+
+
+TABLE2_RUNS = table2_runs() if FIGURES_ON & {"table2", "figure3", "figure11"} else []
+FIGURE4_RUNS = figure4_runs() if "figure4" in FIGURES_ON else {"middle": [], "right": []}
+FIGURE6_RUNS = figure6_runs() if "figure6" in FIGURES_ON else []
+FIGURE7_RUNS = figure7_runs() if "figure7" in FIGURES_ON else []
+JACOBIAN_RUN = jacobian_run() if "figure7" in FIGURES_ON else None
+FIGURE5_RUNS = figure5_runs() if "figure5" in FIGURES_ON else {"top": [], "bottom": []}
+# Figure 5's replicate runs all have this many seeds (their rule's outputs list them)
+REPLICATES = list(range(config["figure5"]["sv_power"]["replicates"]))
+
+
+def settings_of(wildcards, kind="runs"):
+    path = run_dir(wildcards.dataset, wildcards.depth, wildcards.width, wildcards.method, wildcards.epochs, kind)
     if path not in RUNS:
         raise ConfigError(f"{path} is not a run of this configuration (preset {PRESET})")
     return RUNS[path]
+
+
+def replicate_settings_of(wildcards):
+    return settings_of(wildcards, "replicates")
+
+
+def reference_input(kind="runs"):
+    """A cosine-matched run with `cosine: auto` reads W^T's mean cosine from our Figure 1 table."""
+    return lambda wildcards: ([f"{FIGURES}/figure1_table.csv"]
+                              if "auto" in settings_of(wildcards, kind)["options"].values() else [])
 
 
 def settings_digest(settings):
@@ -161,21 +272,46 @@ def train_args(s):
             f"--depth {s['depth']}", f"--width {s['width']}", f"--optimizer {s['optimizer']}",
             f"--lr {s['lr']}", f"--momentum {s['momentum']}", f"--batch-size {s['batch_size']}",
             f"--epochs {s['epochs']}", "--seed " + " ".join(map(str, s["seeds"])), "--progress log"]
+    if s.get("monitor_every"):
+        args.append(f"--monitor-every {s['monitor_every']}")
     if s.get("weight_decay") is not None:
         args.append(f"--weight-decay {s['weight_decay']}")
     args += [f"--method-option {k}={v}" for k, v in sorted(s["options"].items())]
     return " ".join(args)
 
 
+# ------------------------------------------------------------------ the train rules' outputs and params
+def run_outputs(pattern, seeds):
+    return {name: expand(f"{pattern}/seed{{seed}}/{name}.{ext}", seed=seeds, allow_missing=True)
+            for name, ext in (("result", "json"), ("metrics", "csv"), ("monitor", "csv"), ("weights", "pt"))}
+
+
+def run_of(output):
+    return os.path.dirname(os.path.dirname(output.result[0]))
+
+
+def train_params(kind):
+    settings = lambda wildcards: settings_of(wildcards, kind)
+    # keys as strings: Snakemake's parser reads a line starting `checkpoint=` as its keyword
+    return {
+        "args": lambda wildcards: train_args(settings(wildcards)),
+        "out": lambda wildcards, output: os.path.join(run_of(output), "seed{seed}"),
+        "checkpoint": lambda wildcards, output: checkpoint_path(run_of(output), settings(wildcards)),
+        "history": lambda wildcards, output: os.path.join(run_of(output), "history.log"),
+        "reference": lambda wildcards, input: f"--reference-table {input.reference}" if input.reference else "",
+        "code": training_code(kind),
+    }
+
+
 def table2_run_dirs():
-    return [d for run in table2_runs() for d in seed_dirs(run)]
+    return [d for run in TABLE2_RUNS for d in seed_dirs(run)]
 
 
 # ------------------------------------------------------------------ the code each job depends on
 # A param, so that Snakemake re-runs a job when the library code it imports changes (comments and
 # docstrings excepted), and not when other code does; see gradguess/lineage.py.
-def training_code(wildcards):
-    return lineage.training_digest(settings_of(wildcards)["method"])
+def training_code(kind="runs"):
+    return lambda wildcards: lineage.training_digest(settings_of(wildcards, kind)["method"])
 
 
 def code_of(*modules, methods=()):
@@ -187,16 +323,67 @@ TRAJ = config["trajectory"]
 if not _usable([TRAJ["dataset"]]):
     raise ConfigError(f"config key trajectory.dataset: {TRAJ['dataset']} has no usable source "
                       f"(data.sources.{TRAJ['dataset']})")
-TRAJ_DIR = f"{TREE}/trajectories/{TRAJ['dataset']}/d{TRAJ['depth']}-w{TRAJ['width']}/e{TRAJ['epochs']}/seed{TRAJ['seed']}"
 FIG1_EPOCHS = list(range(0, TRAJ["epochs"] + 1, config["figure1"]["every"]))
 if FIG1_EPOCHS[-1] != TRAJ["epochs"]:
     FIG1_EPOCHS.append(TRAJ["epochs"])
 
+# Every backprop trajectory some figure measures (weights after every epoch): directory -> settings.
+TRAJECTORIES = {}
+
+
+def trajectory_dir(dataset, depth, width, epochs, seed):
+    return f"{TREE}/trajectories/{dataset}/d{depth}-w{width}/e{epochs}/seed{seed}"
+
+
+def request_trajectory(dataset, depth, width, epochs, seed, optimizer, lr, batch_size):
+    s = run_settings("backprop", dataset, depth, width, epochs, seeds=[seed])
+    s.update(optimizer=optimizer, lr=lr, batch_size=batch_size)
+    path = trajectory_dir(dataset, depth, width, epochs, seed)
+    if TRAJECTORIES.setdefault(path, s) != s:
+        raise ConfigError(f"two figures ask for the trajectory {path} with different settings: "
+                          f"{TRAJECTORIES[path]} and {s}")
+    return path
+
+
+def trajectory_of(wildcards):
+    path = trajectory_dir(wildcards.dataset, wildcards.depth, wildcards.width, wildcards.epochs, wildcards.seed)
+    if path not in TRAJECTORIES:
+        raise ConfigError(f"{path} is not a trajectory of this configuration (preset {PRESET})")
+    return TRAJECTORIES[path]
+
+
+TRAJ_DIR = request_trajectory(TRAJ["dataset"], TRAJ["depth"], TRAJ["width"], TRAJ["epochs"], TRAJ["seed"],
+                              TRAJ["optimizer"], TRAJ["lr"], TRAJ["batch_size"])
+
 
 def trajectory_settings():
-    s = run_settings("backprop", TRAJ["dataset"], TRAJ["depth"], TRAJ["width"], TRAJ["epochs"], seeds=[TRAJ["seed"]])
-    s.update(optimizer=TRAJ["optimizer"], lr=TRAJ["lr"], batch_size=TRAJ["batch_size"])
-    return s
+    return TRAJECTORIES[TRAJ_DIR]
+
+
+# Figure 2 (right) and Figure 10: a trajectory per (depth, width)
+FIG2 = config["figure2"]
+FIG2_USABLE = bool({"figure2", "figure10"} & FIGURES_ON) and bool(_usable([FIG2["dataset"]]))
+FIG2_LEFT_USABLE = "figure2" in FIGURES_ON and bool(_usable([FIG2["left"]["dataset"]]))
+
+
+def subspace_trajectories(widths):
+    return {(d, w): request_trajectory(FIG2["dataset"], d, w, FIG2["epochs"], FIG2["seed"], FIG2["optimizer"],
+                                       FIG2["lr"], FIG2["batch_size"])
+            for w in widths for d in FIG2["depths"]} if FIG2_USABLE else {}
+
+
+FIGURE2_TRAJECTORIES = subspace_trajectories([FIG2["width"]]) if "figure2" in FIGURES_ON else {}
+FIGURE10_TRAJECTORIES = subspace_trajectories(config["figure10"]["widths"]) if "figure10" in FIGURES_ON else {}
+if FIG2_USABLE and FIG2_LEFT_USABLE:
+    FIGURE2_LEFT = request_trajectory(FIG2["left"]["dataset"], FIG2["left"]["depth"], FIG2["left"]["width"],
+                                      FIG2["epochs"], FIG2["seed"], FIG2["optimizer"], FIG2["lr"], FIG2["batch_size"])
+else:
+    FIGURE2_LEFT = None
+
+
+def subspace_csv(trajectory):
+    """Where a trajectory's subspace measurements go: figure2/<dataset>/d<D>-w<W>/e<E>/seed<s>.csv"""
+    return trajectory.replace(f"{TREE}/trajectories/", f"{TREE}/figure2/subspace/") + ".csv"
 
 
 def measure_estimates():
@@ -261,13 +448,34 @@ def short_group(name, settings):
 
 
 # ------------------------------------------------------------------ paper figures
-PAPER_FIGURES = {
-    "figure1": [f"{FIGURES}/figure1.png", f"{FIGURES}/figure1.pdf"],
-    "figure1_table": [f"{FIGURES}/figure1_table.{s}" for s in ("csv", "md", "tex")],
-    "table2": [f"{FIGURES}/table2.{s}" for s in ("csv", "md", "tex")],
-    "figure3": [f"{FIGURES}/figure3.png", f"{FIGURES}/figure3.pdf"],
-    "figure11": [f"{FIGURES}/figure11.png", f"{FIGURES}/figure11.pdf"],
-}
+def figure_files(name, kinds):
+    return [f"{FIGURES}/{name}.{k}" for k in kinds]
+
+
+# each enabled figure's files (paper_readme lists them; `all` asks for the README)
+PAPER_FIGURES = {name: files for name, files in {
+    "figure1": figure_files("figure1", ("png", "pdf")),
+    "figure1_table": figure_files("figure1_table", ("csv", "md", "tex")),
+    "table2": figure_files("table2", ("csv", "md", "tex")),
+    "figure3": figure_files("figure3", ("png", "pdf")),
+    "figure11": figure_files("figure11", ("png", "pdf")),
+    "figure4": figure_files("figure4", ("png", "pdf", "csv")),
+    "figure6": figure_files("figure6", ("png", "pdf", "csv")) + [f"{FIGURES}/figure6_curves.csv"],
+    "figure7": figure_files("figure7", ("png", "pdf", "csv")),
+    "figure5": figure_files("figure5", ("png", "pdf", "csv")),
+    "figure2": figure_files("figure2", ("png", "pdf", "csv")),
+    "figure10": figure_files("figure10", ("png", "pdf", "csv")),
+}.items() if name.removesuffix("_table") in FIGURES_ON and (FIG2_USABLE or name not in ("figure2", "figure10"))
+    and (FIGURE2_LEFT or name != "figure2")}
+
+
+def run_files(runs, name="result.json"):
+    """The per-seed files of some runs: what a figure rule's input lists."""
+    return [f"{d}/{name}" for run in runs for d in seed_dirs(run)]
+
+
+def trajectory_snapshot(epoch):
+    return os.path.join(TRAJ_DIR, "snapshots", f"epoch_{epoch:04d}.pt")
 
 
 def prefix_of(name):
@@ -309,4 +517,4 @@ def result_config():
 
 def current_checkpoint_digests():
     """The checkpoints this config would resume from: one per configured run and the trajectory."""
-    return " ".join(sorted({settings_digest(s) for s in [*RUNS.values(), trajectory_settings()]}))
+    return " ".join(sorted({settings_digest(s) for s in [*RUNS.values(), *TRAJECTORIES.values()]}))

@@ -11,6 +11,8 @@ rule prepare_data:
     params:
         root=dirname_of("data"),
         source=source_flag,
+        limits=lambda wildcards: " ".join(f"--max-{split} {n}" for split, n in (
+            ("train", config["data"]["max_train"]), ("test", config["data"]["max_test"])) if n is not None),
         code=code_of("data"),
     log:
         f"{TREE}/logs/prepare_data/{{dataset}}.log",
@@ -24,4 +26,5 @@ rule prepare_data:
     container:
         config["container"]
     shell:
-        "python -m gradguess data prepare --dataset {wildcards.dataset} --root {params.root:q} {params.source} > {log} 2>&1"
+        "python -m gradguess data prepare --dataset {wildcards.dataset} --root {params.root:q} {params.source} {params.limits}"
+        " > {log} 2>&1"

@@ -7,7 +7,7 @@ localrules:
 
 rule measure_guesses:
     input:
-        trajectory=rules.capture_trajectory.output.result,
+        trajectory=f"{TRAJ_DIR}/result.json",
         data=data_file(TRAJ["dataset"]),
     output:
         measurements=f"{TREE}/figure1/epoch_{{epoch}}.csv",
@@ -22,7 +22,7 @@ rule measure_guesses:
         batches=config["figure1"]["batches"],
         batch_size=config["figure1"]["batch_size"],
         seed=config["figure1"]["seed"],
-        code=code_of("analysis", methods=config["figure1"]["methods"]),
+        code=code_of("analyses.guesses", methods=config["figure1"]["methods"]),
     log:
         f"{TREE}/logs/measure_guesses/epoch_{{epoch}}.log",
     benchmark:

@@ -1,24 +1,19 @@
 # Training runs: one job per run (all of its seeds) and one directory per seed, whichever figures use
-# it (see RUNS in common.smk).
+# it (see RUNS in common.smk). Figure 5's many-replicate runs live under replicates/, in a rule of
+# their own because a rule's outputs list its seeds.
 
 RUN = f"{TREE}/runs/{{dataset}}/d{{depth}}-w{{width}}/{{method}}/e{{epochs}}"
+REPLICATE_RUN = f"{TREE}/replicates/{{dataset}}/d{{depth}}-w{{width}}/{{method}}/e{{epochs}}"
 
 
 rule train:
     input:
         data=lambda wildcards: data_file(wildcards.dataset),
+        reference=reference_input("runs"),
     output:
-        results=expand(f"{RUN}/seed{{seed}}/result.json", seed=SEEDS, allow_missing=True),
-        metrics=expand(f"{RUN}/seed{{seed}}/metrics.csv", seed=SEEDS, allow_missing=True),
-        weights=expand(f"{RUN}/seed{{seed}}/weights.pt", seed=SEEDS, allow_missing=True),
+        **run_outputs(RUN, SEEDS),
     params:
-        args=lambda wildcards: train_args(settings_of(wildcards)),
-        out=lambda wildcards, output: os.path.join(os.path.dirname(os.path.dirname(output.results[0])), "seed{seed}"),
-        checkpoint=lambda wildcards, output: checkpoint_path(os.path.dirname(os.path.dirname(output.results[0])),
-                                                             settings_of(wildcards)),
-        history=lambda wildcards, output: os.path.join(os.path.dirname(os.path.dirname(output.results[0])),
-                                                       "history.log"),
-        code=training_code,
+        **train_params("runs"),
     log:
         f"{TREE}/logs/train/{{dataset}}/d{{depth}}-w{{width}}/{{method}}/e{{epochs}}.log",
     benchmark:
@@ -27,7 +22,7 @@ rule train:
         dataset="|".join(DATASETS),
         depth=r"\d+",
         width=r"\d+",
-        method=r"[a-z0-9_]+",
+        method=r"[a-z0-9_.\-]+",
         epochs=r"\d+",
     group:
         short_group("short_train", settings_of)
@@ -42,4 +37,24 @@ rule train:
         config["container"]
     shell:
         "OMP_NUM_THREADS={threads} python -m gradguess train {params.args} --out {params.out:q}"
-        " --checkpoint {params.checkpoint:q} 2>&1 | tee -a {params.history:q} > {log}"
+        " --checkpoint {params.checkpoint:q} {params.reference} 2>&1 | tee -a {params.history:q} > {log}"
+
+
+use rule train as train_replicates with:
+    input:
+        data=lambda wildcards: data_file(wildcards.dataset),
+        reference=reference_input("replicates"),
+    output:
+        **run_outputs(REPLICATE_RUN, REPLICATES),
+    params:
+        **train_params("replicates"),
+    log:
+        f"{TREE}/logs/train_replicates/{{dataset}}/d{{depth}}-w{{width}}/{{method}}/e{{epochs}}.log",
+    benchmark:
+        f"{TREE}/benchmarks/train_replicates/{{dataset}}/d{{depth}}-w{{width}}/{{method}}/e{{epochs}}.tsv"
+    group:
+        short_group("short_train", replicate_settings_of)
+    resources:
+        gpu=job("train", "gpu"),
+        runtime=train_runtime(replicate_settings_of),
+        mem_mb=train_mem(replicate_settings_of),

@@ -52,8 +52,8 @@ def averaging_curve(model, x_pool, y_pool, index: int, method: str, options: dic
     names = list(exact)
     g = _flat(exact, names)
     est = methods.get(method, **options)
-    if getattr(est, "pool", "absent") is None:
-        est.pool = x_pool  # activation mixing mixes the example's training batch
+    if isinstance(est, methods.ActivationGuess):
+        est.pool = x_pool  # activation mixing mixes the example's training batch; the others ignore it
     total, done, rows = torch.zeros_like(g), 0, []
     for n in guess_counts(max_guesses):
         if method == "directional":

@@ -1,7 +1,7 @@
 """Activation mixing (§3.3, A.2): guess in the subspace the batch's activations span.
 
 Per example, a random N(0,1) combination of the batch's post-activations of the
-same layer, masked by that example's ReLU derivative. The paper says only that
+same layer (or of a `pool`'s, see `ActivationGuess`), masked by that example's ReLU derivative. The paper says only that
 the guess is normalised "to ensure stability"; we rescale each example's guess
 to norm √n_i, the norm of an isotropic guess of that layer, so mixing neither
 dominates nor vanishes among the layers of a joint JVP (`normalize=False`
@@ -30,8 +30,10 @@ class ActivationMixing(ActivationGuess):
     def guess(self, ctx: GuessContext, i: int):
         if ctx.is_last(i):
             return ctx.normal(i)
-        acts, mask = ctx.trace.inputs[i + 1], ctx.trace.masks[i]  # ReLU(s_i) and ReLU'(s_i)
-        coeffs = torch.randn((ctx.batch, ctx.batch), generator=ctx.generator, device=acts.device, dtype=acts.dtype)
+        acts = ctx.pool_trace.inputs[i + 1]  # ReLU(s_i) of the batch (or of the pool)
+        mask = ctx.trace.masks[i]            # ReLU'(s_i) of each example
+        coeffs = torch.randn((ctx.batch, acts.shape[0]), generator=ctx.generator, device=acts.device,
+                             dtype=acts.dtype)
         g = (coeffs @ acts) * mask
         if not self.normalize:
             return g

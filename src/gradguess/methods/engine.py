@@ -50,6 +50,7 @@ class GuessContext:
     y: Tensor
     generator: torch.Generator | None
     exact: list[Tensor | None] | None = None  # filled by `ActivationGuess.probe`
+    pool_trace: Trace | None = None  # the activations a guess may mix: the batch's own unless a pool is set
 
     @property
     def num_layers(self) -> int:
@@ -122,7 +123,14 @@ def weight_updates(model, trace: Trace, preact_grads: list[Tensor]) -> dict[str,
 
 
 class ActivationGuess(Estimator):
-    """Base of the activation-space methods: subclasses implement `guess` only."""
+    """Base of the activation-space methods: subclasses implement `guess` only.
+
+    `pool`, if set, holds inputs whose activations a guess may draw on instead of
+    the batch's own (activation mixing; Figure 4 feeds copies of one example and
+    mixes the activations of that example's training batch).
+    """
+
+    pool: Tensor | None = None
 
     def __init__(self, mode: str = "joint"):
         if mode not in MODES:
@@ -148,6 +156,7 @@ class ActivationGuess(Estimator):
         """
         with torch.no_grad():
             ctx = GuessContext(model, model.trace(x), y, generator)
+            ctx.pool_trace = model.trace(self.pool) if self.pool is not None else ctx.trace
             ctx.exact = [self.exact(ctx, i) for i in range(ctx.num_layers)]
             guesses = [torch.zeros(ctx.shape(i), device=e.device, dtype=e.dtype) if e is not None
                        else self.guess(ctx, i) for i, e in enumerate(ctx.exact)]

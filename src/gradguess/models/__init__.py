@@ -1,7 +1,11 @@
 """Models whose structure the forward-gradient engine can read (see `MLP.trace`)."""
+import torch
+
+from gradguess.errors import CheckpointError
+from gradguess.io import read_checkpoint
 from gradguess.models.mlp import MLP, Trace
 
-__all__ = ["MLP", "Trace", "build"]
+__all__ = ["MLP", "Trace", "build", "build_seeded", "load_model", "model_from_state"]
 
 
 def build(name: str, in_features: int, num_classes: int, **options) -> MLP:
@@ -9,3 +13,33 @@ def build(name: str, in_features: int, num_classes: int, **options) -> MLP:
     if name not in models:
         raise ValueError(f"unknown model {name!r}; valid models: {', '.join(sorted(models))}")
     return models[name](in_features, num_classes, **options)
+
+
+def build_seeded(in_features: int, num_classes: int, depth: int, width: int, seed: int) -> MLP:
+    """The MLP a training run with `seed` starts from (made on the CPU, so every device starts equal)."""
+    torch.manual_seed(seed)
+    return MLP(in_features, num_classes, depth, width)
+
+
+def model_from_state(state: dict) -> MLP:
+    """Rebuild the MLP a state dict came from; depth and width are read off its weight shapes."""
+    weights = sorted((k for k in state if k.startswith("layers.") and k.endswith(".weight")),
+                     key=lambda k: int(k.split(".")[1]))
+    if not weights:
+        raise ValueError("state dict holds no MLP layers")
+    first, last = state[weights[0]], state[weights[-1]]
+    model = MLP(first.shape[1], last.shape[0], depth=len(weights), width=first.shape[0],
+                bias="layers.0.bias" in state)
+    model.load_state_dict(state)
+    return model
+
+
+def load_model(path, device) -> MLP:
+    """The MLP held by an epoch snapshot (a bare state dict) or by a training checkpoint."""
+    state = read_checkpoint(path, device)
+    if isinstance(state, dict) and "model" in state:
+        state = state["model"]
+    try:
+        return model_from_state(state).to(device)
+    except Exception as exc:
+        raise CheckpointError(f"{path} does not hold MLP weights ({exc})") from exc

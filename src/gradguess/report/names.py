@@ -26,6 +26,22 @@ def method_label(name: str) -> str:
     return METHOD_LABELS.get(base, base) + (f" ({opts})" if opts else "")
 
 
+def run_label(method: str, options: dict | None = None, optimizer: str | None = None,
+              momentum: float | None = None) -> str:
+    """How a run is named in a legend: its method, and what sets it apart (layers, cosine, optimizer)."""
+    options = options or {}
+    if method == "downstream" and options.get("layers", 1) != 1:
+        label = f"{options['layers']}-layer downstream"
+    elif method == "cosine_matched_directional" and "cosine" in options:
+        label = f"Cosine-matched directional ({options['cosine']:.3g})" if isinstance(options["cosine"], float) \
+            else "Cosine-matched directional"
+    else:
+        label = method_label(method)
+    if optimizer == "sgd":
+        label += ", SGD + momentum" if momentum else ", SGD"
+    return label
+
+
 def method_key(name: str) -> int:
     base = name.partition(":")[0]
     return METHOD_ORDER.index(base) if base in METHOD_ORDER else len(METHOD_ORDER)

@@ -19,6 +19,23 @@ CATALOGUE = {
                "above its test block)", "<tree>/runs/*/*/*/e*/seed*/result.json"),
     "figure3": ("Figure 3: accuracy against (depth, width), train row and test row", "<tree>/tables/runs.csv"),
     "figure11": ("Figure 11: train/test curves of the Table 2 runs", "<tree>/tables/curves.csv"),
+    "figure4": ("Figure 4: cosine of the mean of n guesses of one example (left); matched-cosine directional "
+                "descent against W^T (middle); with and without momentum (right); figure4.csv: the data",
+                "<tree>/figure4/averaging.csv, <tree>/runs/…"),
+    "figure6": ("Figure 6: each method at its best learning rate per optimizer (A.1); figure6.csv: the whole sweep, "
+                "chosen learning rates marked", "<tree>/runs/… (the sweep)"),
+    "figure6_curves": ("Figure 6's training curves, every swept run", "<tree>/runs/…"),
+    "figure7": ("Figure 7: 1-, 2- and 3-layer downstream against the other methods (left); Jacobian spectra "
+                "through k layers (right); figure7.csv: the data", "<tree>/runs/…, <tree>/figure7/spectra.csv"),
+    "figure5": ("Figure 5: self-sharpening's guess cosine and accuracy against W^T, downstream and directional (top); "
+                "W^T with singular values raised to a power: cosine and first-layer effective rank (bottom); "
+                "figure5.csv: the data", "<tree>/runs/…/monitor.csv, <tree>/replicates/…/monitor.csv"),
+    "figure2": ("Figure 2: per class, first principal directions of input gradients and of inputs, and a random "
+                "mix of inputs, at initialisation and trained (left); gradients projected onto the activations' "
+                "top-k directions and onto random subspaces (right); figure2.csv: the data",
+                "<tree>/figure2/class_images.csv, <tree>/figure2/subspace/…"),
+    "figure10": ("Figure 10: Figure 2 (right) per width, depth and layer; figure10.csv: the data",
+                 "<tree>/figure2/subspace/…"),
     "config": ("the resolved configuration every artifact here was made with", "config.yaml + presets"),
 }
 

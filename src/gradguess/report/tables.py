@@ -35,6 +35,70 @@ def gather_runs(result_paths: Iterable[str | Path]) -> tuple[pd.DataFrame, pd.Da
     return pd.DataFrame(runs), curves_df
 
 
+def load_runs(run_dirs: Iterable[str | Path]) -> pd.DataFrame:
+    """Per-epoch curves of runs, one row per (run, seed, epoch), with each run's name and settings.
+
+    A run directory is `<...>/<name>/e<epochs>` holding `seed<k>/` (config.json, metrics.csv); its
+    name is a method or a variant.
+    """
+    frames = []
+    for run in map(Path, run_dirs):
+        for seed_dir in sorted(run.glob("seed*")):
+            config = json.loads((seed_dir / "config.json").read_text())
+            metrics = pd.read_csv(seed_dir / "metrics.csv")
+            options = config.get("method_options") or {}
+            metrics = metrics.assign(run=str(run), name=run.parent.name, seed=config["seed"], method=config["method"],
+                                     optimizer=config["optimizer"], lr=config["lr"], momentum=config["momentum"],
+                                     dataset=config["dataset"], depth=config["depth"], width=config["width"],
+                                     options=json.dumps(options, sort_keys=True))
+            frames.append(metrics)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def load_monitors(run_dirs: Iterable[str | Path]) -> pd.DataFrame:
+    """Every seed's monitor.csv (guess cosine and effective ranks over training), with the run's settings."""
+    frames = []
+    for run in map(Path, run_dirs):
+        for seed_dir in sorted(run.glob("seed*")):
+            config = json.loads((seed_dir / "config.json").read_text())
+            monitor = pd.read_csv(seed_dir / "monitor.csv")
+            if monitor.empty:
+                raise ValueError(f"{seed_dir / 'monitor.csv'} is empty: the run was trained without monitor_every")
+            options = config.get("method_options") or {}
+            frames.append(monitor.assign(run=str(run), name=run.parent.name, seed=config["seed"],
+                                         method=config["method"], power=options.get("power"),
+                                         options=json.dumps(options, sort_keys=True)))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def figure5_data(top: pd.DataFrame, curves: pd.DataFrame, bottom: pd.DataFrame) -> pd.DataFrame:
+    """Figure 5's data, long form: the top row's monitors and accuracy curves, the bottom row's monitors."""
+    return pd.concat([top.assign(panel="top: cosine"), curves.assign(panel="top: accuracy"),
+                      bottom.assign(panel="bottom: cosine and first-layer effective rank")], ignore_index=True)
+
+
+def final_accuracy(curves: pd.DataFrame) -> pd.DataFrame:
+    """Each run's last epoch, mean over seeds: one row per run."""
+    last = curves.sort_values("epoch").groupby(["run", "seed"]).tail(1)
+    keys = ["run", "name", "method", "optimizer", "lr", "momentum"]
+    return last.groupby(keys, dropna=False)[["train_acc", "test_acc"]].mean().reset_index()
+
+
+def sweep_selection(curves: pd.DataFrame) -> pd.DataFrame:
+    """A.1's rule: per (optimizer, method), the learning rate with the highest final train accuracy
+    (mean over seeds; a diverged run counts as 0). Every swept run, with `chosen` marking the winners."""
+    table = final_accuracy(curves)
+    score = table["train_acc"].fillna(0.0)
+    best = score.groupby([table["optimizer"], table["method"]]).transform("max")
+    table["chosen"] = score.eq(best)
+    # ties: the larger learning rate (it converges faster at equal final accuracy)
+    first = table[table["chosen"]].sort_values("lr", ascending=False).groupby(["optimizer", "method"]).head(1)
+    table["chosen"] = table.index.isin(first.index)
+    table["_m"] = table["method"].map(method_key)
+    return table.sort_values(["optimizer", "_m", "lr"], ascending=[True, True, False]).drop(columns="_m").reset_index(
+        drop=True)
+
+
 def mean_std(values: pd.Series) -> tuple[float, float]:
     values = values.dropna()
     if values.empty:

@@ -17,7 +17,6 @@ from gradguess import methods
 from gradguess.methods import parse_value
 from gradguess.metrics import (best_loss_reduction, cosine_similarity, layer_cosine_similarity,
                                one_step_effectiveness)
-from gradguess.models import MLP
 
 
 @dataclass(frozen=True)
@@ -47,30 +46,16 @@ class MethodSpec:
         return self.name + "".join(f":{k}={v}" for k, v in self.options)
 
 
-def model_from_state(state: dict) -> MLP:
-    """Rebuild the MLP a state dict came from; depth and width are read off its weight shapes."""
-    weights = sorted((k for k in state if k.startswith("layers.") and k.endswith(".weight")),
-                     key=lambda k: int(k.split(".")[1]))
-    if not weights:
-        raise ValueError("state dict holds no MLP layers")
-    first, last = state[weights[0]], state[weights[-1]]
-    model = MLP(first.shape[1], last.shape[0], depth=len(weights), width=first.shape[0],
-                bias=f"layers.0.bias" in state)
-    model.load_state_dict(state)
-    return model
+def reference_cosine(table, method: str = "wt", mode: str = "joint") -> float:
+    """A method's mean cosine in a Figure 1 table (figure1_table.csv): what `cosine: auto` matches (§4)."""
+    import pandas as pd
 
-
-def load_model(path, device) -> MLP:
-    """The MLP held by an epoch snapshot (a bare state dict) or by a training checkpoint."""
-    from gradguess.train import CheckpointError, read_checkpoint
-
-    state = read_checkpoint(path, device)
-    if isinstance(state, dict) and "model" in state:
-        state = state["model"]
-    try:
-        return model_from_state(state).to(device)
-    except Exception as exc:
-        raise CheckpointError(f"{path} does not hold MLP weights ({exc})") from exc
+    frame = pd.read_csv(table)
+    row = frame[(frame["method"] == method) & (frame["mode"].fillna("") == mode)]
+    if row.empty:
+        raise ValueError(f"{table} has no row for method {method!r} in mode {mode!r}, so cosine 'auto' cannot "
+                         "be resolved: measure it in Figure 1 (figure1.methods, figure1.modes)")
+    return float(row["cosine_mean"].iloc[0])
 
 
 def generators(seed: int, epoch: int | None, device) -> tuple[torch.Generator, torch.Generator]:

@@ -1,0 +1,104 @@
+"""Measurements at fixed weights: guess averaging (Figure 4, left) and Jacobian spectra (Figure 7, right)."""
+import pytest
+import torch
+
+import gradguess.methods as M
+from gradguess.analyses.averaging import averaging, averaging_curve, guess_counts
+from gradguess.analyses.jacobian import jacobians, spectra
+
+from gradguess.models import MLP
+
+
+def small_problem(seed=0, depth=3, width=24, in_features=12, classes=4, batch=16):
+    torch.manual_seed(seed)
+    model = MLP(in_features, classes, depth, width)
+    x, y = torch.randn(batch, in_features), torch.randint(0, classes, (batch,))
+    return model, x, y
+
+
+def curve(method, model, x, y, max_guesses, example=0, options=None, seed=1):
+    rows = averaging_curve(model, x, y, example, method, options or {}, max_guesses, chunk=1024,
+                           generator=torch.Generator().manual_seed(seed))
+    return {r["guesses"]: r["cosine"] for r in rows}
+
+
+def test_guess_counts_double_up_to_the_maximum():
+    assert guess_counts(16) == [2, 4, 8, 16]
+    assert guess_counts(24) == [2, 4, 8, 16, 24]
+
+
+def test_averaged_activation_perturbation_converges_to_the_gradient():
+    """Unbiased: the mean of many estimates of one example reaches its gradient."""
+    model, x, y = small_problem()
+    c = curve("activation_perturbation", model, x, y, 16384)
+    assert c[16384] > 0.95
+    assert c[16384] > c[64] + 0.2
+
+
+def test_averaged_wt_levels_off_below_the_gradient():
+    """Biased: E[estimate] = M WᵀW M ∇ℓ ≠ ∇ℓ, so more guesses stop helping."""
+    model, x, y = small_problem()
+    c = curve("wt", model, x, y, 8192)
+    assert abs(c[8192] - c[4096]) < 0.01
+    assert c[8192] < 0.95
+
+
+def test_averaged_directional_descent_is_unbiased_too():
+    model, x, y = small_problem(width=8)
+    c = curve("directional", model, x, y, 65536)
+    assert c[65536] > 0.9 and c[65536] > c[16] + 0.3
+
+
+def test_mixing_draws_on_the_examples_training_batch():
+    model, x, y = small_problem()
+    est = M.get("activation_mixing")
+    est.pool = x
+    ctx, guesses, _ = est.probe(model, x[:1].expand(5, -1), y[:1].expand(5), torch.Generator().manual_seed(0))
+    acts = model.trace(x).inputs[1]  # the pool's post-activations of layer 0
+    for g in guesses[0]:
+        keep = ctx.trace.masks[0][0]
+        coef = torch.linalg.lstsq(acts[:, keep].T, g[keep][:, None]).solution
+        torch.testing.assert_close((acts[:, keep].T @ coef)[:, 0], g[keep], rtol=1e-4, atol=1e-4)
+
+
+def test_averaging_rows_cover_every_method_and_example():
+    model, x, y = small_problem()
+    rows = averaging(model, x, y, [("wt", {}), ("downstream", {"layers": 1})], examples=3, max_guesses=8,
+                     batch_size=16)
+    assert {(r["method"], r["example"]) for r in rows} == {(m, e) for m in ("wt", "downstream:layers=1")
+                                                            for e in range(3)}
+    assert all(-1 <= r["cosine"] <= 1 for r in rows)
+
+
+@pytest.mark.parametrize("layer,k", [(0, 1), (0, 2), (0, 4), (1, 3), (3, 2)])
+def test_jacobian_through_k_layers_matches_autograd(layer, k):
+    torch.manual_seed(0)
+    model = MLP(6, 3, depth=6, width=7).double()
+    x = torch.randn(4, 6, dtype=torch.float64)
+    ours = jacobians(model, x, layer, k)
+    trace = model.trace(x)
+    for b in range(len(x)):
+        s = model.layers[layer](trace.inputs[layer][b:b + 1])[0]
+
+        def forward(s_i):
+            h = torch.relu(s_i)
+            for j in range(layer + 1, layer + k):
+                h = model.layers[j](h)
+                if j < len(model.layers) - 1:
+                    h = torch.relu(h)
+            return h
+        expected = torch.autograd.functional.jacobian(forward, s)
+        torch.testing.assert_close(ours[b], expected)
+
+
+def test_spectra_are_normalised_and_decay_faster_through_more_layers():
+    torch.manual_seed(0)
+    model = MLP(32, 10, depth=6, width=64)
+    x = torch.randn(16, 32)
+    rows = spectra(model, x, 0, [1, 2, 4])
+    rank = {r["k"]: r["effective_rank"] for r in rows}
+    first = {r["k"]: r["singular_value"] for r in rows if r["index"] == 1}
+    assert all(v == pytest.approx(1.0) for v in first.values())
+    assert rank[4] < rank[2] < rank[1]
+    with pytest.raises(ValueError, match="has no 6 layers after it"):
+        jacobians(model, x, 1, 6)

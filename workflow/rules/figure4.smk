@@ -1,0 +1,73 @@
+# Figure 4 (§4): averaging guesses of one example (left), matched cosine (middle), bias and momentum (right).
+
+
+localrules:
+    figure4,
+
+
+rule average_guesses:
+    input:
+        trajectory=f"{TRAJ_DIR}/result.json",
+        data=data_file(TRAJ["dataset"]),
+    output:
+        averaging=f"{TREE}/figure4/averaging.csv",
+    params:
+        snapshot=trajectory_snapshot(config["figure4"]["snapshot_epoch"]),
+        dataset=TRAJ["dataset"],
+        root=dirname_of("data", "input"),
+        methods=" ".join(config["figure4"]["methods"]),
+        examples=config["figure4"]["examples"],
+        max_guesses=config["figure4"]["max_guesses"],
+        chunk=config["figure4"]["chunk"],
+        batch_size=TRAJ["batch_size"],
+        code=code_of("analyses.averaging", methods=config["figure4"]["methods"]),
+    log:
+        f"{TREE}/logs/average_guesses.log",
+    benchmark:
+        f"{TREE}/benchmarks/average_guesses.tsv"
+    threads: job("cosine", "cpus")
+    resources:
+        gpu=job("cosine", "gpu"),
+        runtime=lambda wildcards, attempt: jobsize.analysis_minutes(
+            TRAJ["dataset"], TRAJ["depth"], TRAJ["width"],
+            len(config["figure4"]["methods"]) * config["figure4"]["examples"] * config["figure4"]["max_guesses"],
+            gpu=job("cosine", "gpu") > 0, attempt=attempt),
+        mem_mb=train_mem(trajectory_settings(), "cosine"),
+    conda:
+        CONDA_ENV
+    container:
+        config["container"]
+    shell:
+        "OMP_NUM_THREADS={threads} python -m gradguess averaging --checkpoint {params.snapshot:q}"
+        " --dataset {params.dataset} --data-root {params.root:q} --methods {params.methods}"
+        " --examples {params.examples} --max-guesses {params.max_guesses} --chunk {params.chunk}"
+        " --batch-size {params.batch_size} --out {output.averaging:q} > {log} 2>&1"
+
+
+rule figure4:
+    input:
+        averaging=rules.average_guesses.output.averaging,
+        runs=run_files(FIGURE4_RUNS["middle"] + FIGURE4_RUNS["right"]),
+        metrics=run_files(FIGURE4_RUNS["middle"] + FIGURE4_RUNS["right"], "metrics.csv"),
+    output:
+        png=report(f"{FIGURES}/figure4.png", caption="../report/figure4.rst", category="Figure 4"),
+        pdf=f"{FIGURES}/figure4.pdf",
+        csv=f"{FIGURES}/figure4.csv",
+    params:
+        prefix=prefix_of("png"),
+        middle=FIGURE4_RUNS["middle"],
+        right=FIGURE4_RUNS["right"],
+        preset=preset_name,
+        code=code_of("report.figures", "report.tables"),
+    log:
+        f"{TREE}/logs/figure4.log",
+    resources:
+        runtime=15,
+        mem_mb=4000,
+    conda:
+        CONDA_ENV
+    container:
+        config["container"]
+    shell:
+        "python -m gradguess report figure4 --averaging {input.averaging:q} --middle {params.middle}"
+        " --right {params.right} --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"

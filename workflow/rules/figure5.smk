@@ -1,0 +1,35 @@
+# Figure 5 (§4.1, A.2): self-sharpening (top) and its re-creation by singular-value powers (bottom),
+# from the runs' monitor.csv (guess cosine and effective ranks recorded during training).
+
+
+localrules:
+    figure5,
+
+
+rule figure5:
+    input:
+        top=run_files(FIGURE5_RUNS["top"], "monitor.csv"),
+        metrics=run_files(FIGURE5_RUNS["top"], "metrics.csv"),
+        bottom=run_files(FIGURE5_RUNS["bottom"], "monitor.csv"),
+    output:
+        png=report(f"{FIGURES}/figure5.png", caption="../report/figure5.rst", category="Figure 5"),
+        pdf=f"{FIGURES}/figure5.pdf",
+        csv=f"{FIGURES}/figure5.csv",
+    params:
+        prefix=prefix_of("png"),
+        top=FIGURE5_RUNS["top"],
+        bottom=FIGURE5_RUNS["bottom"],
+        preset=preset_name,
+        code=code_of("report.figures", "report.tables"),
+    log:
+        f"{TREE}/logs/figure5.log",
+    resources:
+        runtime=15,
+        mem_mb=4000,
+    conda:
+        CONDA_ENV
+    container:
+        config["container"]
+    shell:
+        "python -m gradguess report figure5 --top {params.top} --bottom {params.bottom}"
+        " --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"

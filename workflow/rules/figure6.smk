@@ -1,0 +1,33 @@
+# Figure 6 (A.1): the learning rate x optimizer sweep; each method at its best learning rate.
+
+
+localrules:
+    figure6,
+
+
+rule figure6:
+    input:
+        runs=run_files(FIGURE6_RUNS),
+        metrics=run_files(FIGURE6_RUNS, "metrics.csv"),
+    output:
+        png=report(f"{FIGURES}/figure6.png", caption="../report/figure6.rst", category="Figure 6"),
+        pdf=f"{FIGURES}/figure6.pdf",
+        csv=report(f"{FIGURES}/figure6.csv", caption="../report/figure6.rst", category="Figure 6"),
+        curves=f"{FIGURES}/figure6_curves.csv",
+    params:
+        prefix=prefix_of("png"),
+        runs=FIGURE6_RUNS,
+        preset=preset_name,
+        code=code_of("report.figures", "report.tables"),
+    log:
+        f"{TREE}/logs/figure6.log",
+    resources:
+        runtime=15,
+        mem_mb=4000,
+    conda:
+        CONDA_ENV
+    container:
+        config["container"]
+    shell:
+        "python -m gradguess report figure6 --runs {params.runs} --out-prefix {params.prefix}"
+        " --preset {params.preset:q} > {log} 2>&1"

@@ -1,0 +1,65 @@
+# Figure 7 (A.3): more downstream layers do not help (left); Jacobian spectra through k layers (right).
+
+
+localrules:
+    figure7,
+
+
+rule jacobian_spectra:
+    input:
+        weights=f"{JACOBIAN_RUN}/seed{SEEDS[0]}/weights.pt" if JACOBIAN_RUN else [],
+        data=data_file(config["figure7"]["jacobian"]["dataset"]),
+    output:
+        spectra=f"{TREE}/figure7/spectra.csv",
+    params:
+        run=dirname_of("weights", "input"),
+        root=dirname_of("data", "input"),
+        layer=config["figure7"]["jacobian"]["layer"],
+        depths=" ".join(map(str, config["figure7"]["jacobian"]["depths"])),
+        examples=config["figure7"]["jacobian"]["examples"],
+        code=code_of("analyses.jacobian"),
+    log:
+        f"{TREE}/logs/jacobian_spectra.log",
+    benchmark:
+        f"{TREE}/benchmarks/jacobian_spectra.tsv"
+    threads: job("cosine", "cpus")
+    resources:
+        gpu=job("cosine", "gpu"),
+        runtime=30,
+        mem_mb=8000,
+    conda:
+        CONDA_ENV
+    container:
+        config["container"]
+    shell:
+        "OMP_NUM_THREADS={threads} python -m gradguess jacobian --run {params.run:q} --data-root {params.root:q}"
+        " --layer {params.layer} --depths {params.depths} --examples {params.examples}"
+        " --out {output.spectra:q} > {log} 2>&1"
+
+
+rule figure7:
+    input:
+        spectra=rules.jacobian_spectra.output.spectra,
+        runs=run_files(FIGURE7_RUNS),
+        metrics=run_files(FIGURE7_RUNS, "metrics.csv"),
+    output:
+        png=report(f"{FIGURES}/figure7.png", caption="../report/figure7.rst", category="Figure 7"),
+        pdf=f"{FIGURES}/figure7.pdf",
+        csv=f"{FIGURES}/figure7.csv",
+    params:
+        prefix=prefix_of("png"),
+        runs=FIGURE7_RUNS,
+        preset=preset_name,
+        code=code_of("report.figures", "report.tables"),
+    log:
+        f"{TREE}/logs/figure7.log",
+    resources:
+        runtime=15,
+        mem_mb=4000,
+    conda:
+        CONDA_ENV
+    container:
+        config["container"]
+    shell:
+        "python -m gradguess report figure7 --runs {params.runs} --spectra {input.spectra:q}"
+        " --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"
