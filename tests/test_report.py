@@ -153,3 +153,22 @@ def test_monitors_are_gathered_per_seed_with_the_power_and_an_unmonitored_run_is
     silent = _monitored_run(tmp_path, "wt", "wt", [0], empty=True)
     with pytest.raises(ValueError, match="trained without monitor_every"):
         tables.load_monitors([silent])
+
+
+def test_cosine_auto_from_the_measurements_equals_the_table(tmp_path):
+    from gradguess.analyses.guesses import reference_cosine
+
+    rows = [{"epoch": e, "batch": b, "method": m, "mode": "joint", "cosine": c}
+            for e in (0, 1, 2) for b in (0, 1) for m, c in (("wt", 0.01 * (e + 1) + 0.001 * b), ("directional", 3e-4))]
+    measured = pd.DataFrame(rows)
+    paths = []
+    for e in (0, 1, 2):
+        paths.append(tmp_path / f"epoch_{e}.csv")
+        measured[measured["epoch"] == e].to_csv(paths[-1], index=False)
+    table, _, _ = tables.figure1_table(measured, 1)
+    table.to_csv(tmp_path / "table.csv", index=False)
+    expected = measured[(measured["method"] == "wt") & (measured["epoch"] >= 1)]["cosine"].mean()
+    assert reference_cosine(paths, average_from_epoch=1) == pytest.approx(expected)
+    assert reference_cosine([tmp_path / "table.csv"]) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="no row for method 'wt' in mode 'per_layer'"):
+        reference_cosine(paths, mode="per_layer")

@@ -38,12 +38,14 @@ def cmd_train(args) -> int:
 
     options = dict(args.method_option)
     if "auto" in options.values():
-        if args.reference_table is None:
-            raise ValueError("a method option is 'auto' but no --reference-table names the Figure 1 table to take it from")
+        if not args.reference_table:
+            raise ValueError("a method option is 'auto' but no --reference-table names the Figure 1 measurements "
+                             "to take it from")
         from gradguess.analyses.guesses import reference_cosine
 
-        options = {k: reference_cosine(args.reference_table) if v == "auto" else v for k, v in options.items()}
-        log.info("cosine 'auto': W^T's mean joint cosine in %s is %.4g", args.reference_table, options.get("cosine"))
+        cosine = reference_cosine(args.reference_table, average_from_epoch=args.reference_from_epoch)
+        options = {k: cosine if v == "auto" else v for k, v in options.items()}
+        log.info("cosine 'auto': W^T's mean joint cosine in Figure 1's measurements is %.4g", cosine)
     cfg = TrainConfig(
         dataset=args.dataset, data_root=args.data_root, depth=args.depth, width=args.width,
         method=args.method, method_options=options, optimizer=args.optimizer, lr=args.lr,
@@ -372,9 +374,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"one of: {', '.join(method_names)}")
     p.add_argument("--method-option", type=_method_option, action="append", default=[], metavar="KEY=VALUE",
                    help="method option, e.g. mode=per_layer, layers=2, cosine=0.03, power=2 (repeatable)")
-    p.add_argument("--reference-table", default=None, metavar="FIGURE1_TABLE_CSV",
+    p.add_argument("--reference-from-epoch", type=int, default=1,
+                   help="average the reference measurements from this epoch on, as Figure 1's table does (default 1)")
+    p.add_argument("--reference-table", nargs="+", default=None, metavar="CSV",
                    help="resolves an option given as 'auto' (cosine_matched_directional's cosine) to W^T's mean "
-                        "joint-mode cosine in this Figure 1 table")
+                        "joint-mode cosine in Figure 1's per-epoch measurements (`gradguess cosine` CSVs), or in "
+                        "Figure 1's table")
     p.add_argument("--depth", type=int, default=3, help="number of linear layers (default: 3)")
     p.add_argument("--width", type=int, default=128, help="hidden units per layer (default: 128)")
     p.add_argument("--optimizer", type=_choice_error("optimizer", catalog.OPTIMIZERS), default="adamw")

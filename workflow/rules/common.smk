@@ -250,8 +250,9 @@ def replicate_settings_of(wildcards):
 
 
 def reference_input(kind="runs"):
-    """A cosine-matched run with `cosine: auto` reads W^T's mean cosine from our Figure 1 table."""
-    return lambda wildcards: ([f"{FIGURES}/figure1_table.csv"]
+    """A cosine-matched run with `cosine: auto` takes W^T's mean cosine from Figure 1's measurements (as its
+    table averages them; the measurements, not the table, so that redrawing Figure 1 retrains nothing)."""
+    return lambda wildcards: (figure1_measurements()
                               if "auto" in settings_of(wildcards, kind)["options"].values() else [])
 
 
@@ -298,7 +299,8 @@ def train_params(kind):
         "out": lambda wildcards, output: os.path.join(run_of(output), "seed{seed}"),
         "checkpoint": lambda wildcards, output: checkpoint_path(run_of(output), settings(wildcards)),
         "history": lambda wildcards, output: os.path.join(run_of(output), "history.log"),
-        "reference": lambda wildcards, input: f"--reference-table {input.reference}" if input.reference else "",
+        "reference": lambda wildcards, input: (f"--reference-table {input.reference} --reference-from-epoch "
+                                               f"{config['figure1']['average_from_epoch']}" if input.reference else ""),
         "code": training_code(kind),
     }
 

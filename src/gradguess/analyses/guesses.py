@@ -46,15 +46,26 @@ class MethodSpec:
         return self.name + "".join(f":{k}={v}" for k, v in self.options)
 
 
-def reference_cosine(table, method: str = "wt", mode: str = "joint") -> float:
-    """A method's mean cosine in a Figure 1 table (figure1_table.csv): what `cosine: auto` matches (§4)."""
+def reference_cosine(paths, method: str = "wt", mode: str = "joint", average_from_epoch: int = 1) -> float:
+    """A method's mean cosine over Figure 1's measurements: what `cosine: auto` matches (§4).
+
+    `paths`: the per-epoch measurement CSVs (`gradguess cosine`), averaged as Figure 1's table averages
+    them (epochs from `average_from_epoch` on), or that table (figure1_table.csv) itself.
+    """
     import pandas as pd
 
-    frame = pd.read_csv(table)
-    row = frame[(frame["method"] == method) & (frame["mode"].fillna("") == mode)]
+    from gradguess.report.tables import figure1_table
+
+    paths = [paths] if isinstance(paths, (str, bytes)) or not hasattr(paths, "__iter__") else list(paths)
+    frames = [pd.read_csv(p) for p in paths]
+    if len(frames) == 1 and "cosine_mean" in frames[0]:
+        table = frames[0]
+    else:
+        table = figure1_table(pd.concat(frames, ignore_index=True), average_from_epoch)[0]
+    row = table[(table["method"] == method) & (table["mode"].fillna("") == mode)]
     if row.empty:
-        raise ValueError(f"{table} has no row for method {method!r} in mode {mode!r}, so cosine 'auto' cannot "
-                         "be resolved: measure it in Figure 1 (figure1.methods, figure1.modes)")
+        raise ValueError(f"{', '.join(map(str, paths))} has no row for method {method!r} in mode {mode!r}, so cosine "
+                         "'auto' cannot be resolved: measure it in Figure 1 (figure1.methods, figure1.modes)")
     return float(row["cosine_mean"].iloc[0])
 
 
