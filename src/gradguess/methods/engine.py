@@ -61,6 +61,7 @@ class GuessContext:
     generator: torch.Generator | None
     exact: list[Tensor | None] | None = None  # filled by `ActivationGuess.probe`
     pool_trace: Sites | None = None  # the activations a guess may mix: the batch's own unless a pool is set
+    local_losses: bool = False  # whether the guesses are scored by local losses (what "next map" means may change)
 
     @property
     def num_layers(self) -> int:
@@ -84,10 +85,10 @@ class GuessContext:
         return self.trace.mask(i)
 
     def next_weight(self, i: int) -> Tensor:
-        return self.trace.next_weight(i)
+        return self.trace.next_weight(i, self.local_losses)
 
     def next_transpose(self, i: int, z: Tensor, weight: Tensor) -> Tensor:
-        return self.trace.next_transpose(i, z, weight)
+        return self.trace.next_transpose(i, z, weight, self.local_losses)
 
     def _noise(self, shape, sampler) -> Tensor:
         like = self.trace.logits
@@ -102,7 +103,7 @@ class GuessContext:
 
     def next_normal(self, i: int) -> Tensor:
         """N(0, I) noise shaped like the output of the linear map that follows site i."""
-        return self._noise(self.trace.next_shape(i), torch.randn)
+        return self._noise(self.trace.next_shape(i, self.local_losses), torch.randn)
 
 
 def directional_derivatives(ctx: GuessContext, guesses: list[Tensor], mode: str, local_losses: bool = False) -> Tensor:
@@ -167,7 +168,7 @@ class ActivationGuess(Estimator):
         its error is in `ctx.exact[i]`.
         """
         with torch.no_grad():
-            ctx = GuessContext(model, model.trace(x), y, generator)
+            ctx = GuessContext(model, model.trace(x), y, generator, local_losses=self.local_losses)
             ctx.pool_trace = model.trace(self.pool) if self.pool is not None else ctx.trace
             ctx.exact = [self.exact(ctx, i) for i in range(ctx.num_layers)]
             guesses = [torch.zeros(ctx.shape(i), device=e.device, dtype=e.dtype) if e is not None

@@ -54,13 +54,13 @@ class Trace(Sites):
     def weight(self, i: int) -> Tensor:
         return self.model.layers[i].weight.detach()
 
-    def next_weight(self, i: int) -> Tensor:
+    def next_weight(self, i: int, local_losses: bool = False) -> Tensor:
         return self.weight(i + 1)
 
-    def next_shape(self, i: int) -> tuple[int, ...]:
+    def next_shape(self, i: int, local_losses: bool = False) -> tuple[int, ...]:
         return self.shape(i + 1)
 
-    def next_transpose(self, i: int, z: Tensor, weight: Tensor) -> Tensor:
+    def next_transpose(self, i: int, z: Tensor, weight: Tensor, local_losses: bool = False) -> Tensor:
         return z @ weight
 
     def directional_derivatives(self, guesses, y, mode, local_losses=False):
