@@ -255,8 +255,8 @@ def test_the_library_code_a_result_depends_on_reruns_it_and_other_code_does_not(
     figures.write_text(figures.read_text().replace("\n\nFIGURE_NOTE = 'changed'\n", ""))
 
     # code of one method: its runs (and Figure 1's measurements, which use it) re-run, the others do not
-    wt.write_text(original.replace("return (z @ self.next_weight(ctx, i)) * ctx.trace.masks[i]",
-                                   "return (z @ self.next_weight(ctx, i)) * ctx.trace.masks[i] * 1.0"))
+    wt.write_text(original.replace("return ctx.next_transpose(i, z, self.next_weight(ctx, i)) * ctx.mask(i)",
+                                   "return ctx.next_transpose(i, z, self.next_weight(ctx, i)) * ctx.mask(i) * 1.0"))
     out = snakemake(quick_copy, "-n", "-p", *QUICK)
     counts = job_counts(out.stdout)
     # every run of a W^T method: Table 2's, Figure 6's other optimizers and lrs, Figure 4's SGD twins, and

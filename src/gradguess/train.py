@@ -1,4 +1,4 @@
-"""Training one MLP with one gradient-guessing method: the unit every pipeline run is made of.
+"""Training one model (an MLP or a LocalMixer) with one gradient-guessing method: the unit every pipeline run is made of.
 
 A run writes into its own directory:
   config.json      the resolved settings (with the seed and preset)
@@ -38,7 +38,8 @@ from gradguess.device import log_device, resolve_device
 from gradguess.errors import CheckpointError
 from gradguess.io import read_checkpoint
 from gradguess.methods.base import mean_cross_entropy
-from gradguess.models import build_seeded
+from gradguess.augment import random_crop_flip
+from gradguess.models import ARCHS, build_mixer_seeded, build_seeded
 from gradguess.monitor import Monitor, monitor_columns
 from gradguess.optim import OPTIMIZERS, default_weight_decay, make_optimizer
 
@@ -47,7 +48,8 @@ log = logging.getLogger("gradguess.train")
 CHECKPOINT_FORMAT = "gradguess-checkpoint-v2"
 METRIC_COLUMNS = ("epoch", "step", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")
 # settings a checkpoint must agree on to be resumed
-RESUME_KEYS = ("dataset", "depth", "width", "method", "method_options", "optimizer", "lr", "momentum",
+RESUME_KEYS = ("dataset", "model", "depth", "width", "mixer_blocks", "mixer_channels", "mixer_patch",
+               "mixer_groups", "augment", "method", "method_options", "optimizer", "lr", "momentum",
                "weight_decay", "batch_size", "epochs", "seed", "monitor_every")
 # how often an unfinished run saves a checkpoint, unless told otherwise: a setting of how a job runs, not of
 # what it computes, so the pipeline passes it through the environment (changing it re-runs nothing)
@@ -58,8 +60,15 @@ CHECKPOINT_MINUTES = float(os.environ.get("GRADGUESS_CHECKPOINT_MINUTES", "10"))
 class TrainConfig:
     dataset: str = "synthetic"
     data_root: str = "data"
-    depth: int = 3
-    width: int = 128
+    model: str = "mlp"  # "mlp" | "localmixer"
+    depth: int = 3      # MLP only
+    width: int = 128    # MLP only
+    # LocalMixer only; defaults: Ren et al.'s CIFAR-10 network M/8/16 (models/mixer.py says where from)
+    mixer_blocks: int = 4
+    mixer_channels: int = 512
+    mixer_patch: int = 4
+    mixer_groups: int = 16
+    augment: bool = False  # random crop (pad 4) and horizontal flip per batch, on the device (augment.py)
     method: str = "backprop"
     method_options: dict[str, Any] = field(default_factory=dict)
     optimizer: str = "adamw"
@@ -90,6 +99,15 @@ class TrainConfig:
             self.weight_decay = default_weight_decay(self.optimizer)
         if self.dataset not in datasets.DATASETS:
             raise ValueError(f"unknown dataset {self.dataset!r}; valid datasets: {', '.join(datasets.DATASETS)}")
+        if self.model not in ARCHS:
+            raise ValueError(f"unknown model {self.model!r}; valid models: {', '.join(ARCHS)}")
+        if self.model != "mlp" and self.monitor_every:
+            raise ValueError("the guess monitor (monitor_every) measures MLPs only; use 0 for the LocalMixer")
+        if not isinstance(self.augment, bool):
+            raise ValueError(f"augment must be true or false, got {self.augment!r}")
+        for name in ("mixer_blocks", "mixer_channels", "mixer_patch", "mixer_groups"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.monitor_every < 0:
             raise ValueError(f"monitor_every must be >= 0 (0: off), got {self.monitor_every}")
         for name in ("depth", "width", "batch_size", "epochs"):
@@ -99,6 +117,14 @@ class TrainConfig:
             raise ValueError(f"checkpoint_minutes must be >= 0, got {self.checkpoint_minutes}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+
+
+def build_model(cfg: TrainConfig, data):
+    """The run's initial model, the same on every device for a seed."""
+    if cfg.model == "localmixer":
+        return build_mixer_seeded(tuple(data.x_train.shape[1:]), data.num_classes, cfg.seed, blocks=cfg.mixer_blocks,
+                                  channels=cfg.mixer_channels, patch=cfg.mixer_patch, groups=cfg.mixer_groups)
+    return build_seeded(data.in_features, data.num_classes, cfg.depth, cfg.width, cfg.seed)
 
 
 @torch.no_grad()
@@ -117,6 +143,12 @@ def load_checkpoint(path: Path, device: torch.device) -> dict:
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not a gradguess training checkpoint")
     return state
+
+
+def _arch_label(cfg: TrainConfig) -> str:
+    if cfg.model == "localmixer":
+        return f"mixer-b{cfg.mixer_blocks}-c{cfg.mixer_channels}-p{cfg.mixer_patch}-g{cfg.mixer_groups}"
+    return f"d{cfg.depth}-w{cfg.width}"
 
 
 def _write_metrics(path: Path, rows: list[dict]) -> None:
@@ -169,12 +201,13 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
         datasets.prepare("synthetic", cfg.data_root)
     data = datasets.load(cfg.dataset, cfg.data_root, device=device)
 
-    model = build_seeded(data.in_features, data.num_classes, cfg.depth, cfg.width, cfg.seed).to(device)
+    model = build_model(cfg, data).to(device)
     estimator = methods.get(cfg.method, **cfg.method_options)
     optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr,
                                momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     data_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     guess_gen = torch.Generator(device=device).manual_seed(cfg.seed + 2)
+    aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 3)
 
     code = lineage.training_digest(cfg.method)
     config = {**asdict(cfg), "resolved_device": str(device)}
@@ -191,6 +224,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
         optimizer.load_state_dict(state["optimizer"])
         data_gen.set_state(state["data_gen"].cpu())  # generator states are CPU byte tensors
         guess_gen.set_state(state["guess_gen"].cpu())
+        if "aug_gen" in state:
+            aug_gen.set_state(state["aug_gen"].cpu())
         rows, step, start_epoch = list(state["rows"]), state["step"], state["epoch"] + 1
         # a scheduler may have deleted the outputs of the killed job: restore what the checkpoint knows
         _write_metrics(out_dir / "metrics.csv", rows)
@@ -209,7 +244,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
     if progress:
         from tqdm import tqdm
         bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=(start_epoch - 1) * steps_per_epoch,
-                   desc=f"{cfg.method} d{cfg.depth}-w{cfg.width} {cfg.dataset}", unit="step", dynamic_ncols=True)
+                   desc=f"{cfg.method} {_arch_label(cfg)} {cfg.dataset}", unit="step", dynamic_ncols=True)
 
     status, began, saved_at = "completed", time.time(), time.time()
     for epoch in range(start_epoch, cfg.epochs + 1):
@@ -221,6 +256,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
         for begin in range(0, n, cfg.batch_size):
             idx = order[begin:begin + cfg.batch_size]
             x, y = data.x_train[idx], data.y_train[idx]
+            if cfg.augment:
+                x = random_crop_flip(x, aug_gen)
             est = estimator.compute(model, x, y, guess_gen)
             if monitor is not None and monitor.due(step):
                 monitor.observe(step, epoch, model, x, y, est.grads)  # before the step: the weights est is for
@@ -261,7 +298,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, checkpoint: str | Path | None =
             io.torch_save({
                 "format": CHECKPOINT_FORMAT, "epoch": epoch, "step": step, "config": config, "code_digest": code,
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "data_gen": data_gen.get_state(), "guess_gen": guess_gen.get_state(), "rows": rows,
+                "data_gen": data_gen.get_state(), "guess_gen": guess_gen.get_state(), "aug_gen": aug_gen.get_state(),
+                "rows": rows,
                 "monitor": monitor.rows if monitor is not None else [],
             }, checkpoint)
             saved_at = time.time()

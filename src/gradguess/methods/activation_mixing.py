@@ -6,7 +6,9 @@ the guess is normalised "to ensure stability"; we rescale each example's guess
 to norm √n_i, the norm of an isotropic guess of that layer, so mixing neither
 dominates nor vanishes among the layers of a joint JVP (`normalize=False`
 keeps the raw mixture, whose mean estimate is exactly M AᵀA M ∇ℓ, §5). The
-last layer has no activations to mix and gets N(0, I).
+last layer has no activations to mix and gets N(0, I). On the LocalMixer an
+example's activations of a site are all its patches' (a [P, C] tensor): the
+mixture combines whole examples, and the norm is over all of them.
 """
 import math
 
@@ -18,8 +20,8 @@ from gradguess.methods.engine import ActivationGuess, GuessContext
 class ActivationMixing(ActivationGuess):
     name = "activation_mixing"
 
-    def __init__(self, normalize: bool = True, mode: str = "joint"):
-        super().__init__(mode=mode)
+    def __init__(self, normalize: bool = True, mode: str = "joint", local_losses: bool = False):
+        super().__init__(mode=mode, local_losses=local_losses)
         if not isinstance(normalize, bool):
             raise ValueError(f"activation_mixing option normalize must be true or false, got {normalize!r}")
         self.normalize = normalize
@@ -30,14 +32,15 @@ class ActivationMixing(ActivationGuess):
     def guess(self, ctx: GuessContext, i: int):
         if ctx.is_last(i):
             return ctx.normal(i)
-        acts = ctx.pool_trace.inputs[i + 1]  # ReLU(s_i) of the batch (or of the pool)
-        mask = ctx.trace.masks[i]            # ReLU'(s_i) of each example
+        acts = ctx.pool_trace.post(i).flatten(1)  # ReLU(s_i) of the batch (or of the pool), one row per example
+        mask = ctx.mask(i)                         # ReLU'(s_i) of each example
         coeffs = torch.randn((ctx.batch, acts.shape[0]), generator=ctx.generator, device=acts.device,
                              dtype=acts.dtype)
-        g = (coeffs @ acts) * mask
+        g = (coeffs @ acts).view(ctx.shape(i)) * mask
         if not self.normalize:
             return g
-        norm = g.norm(dim=1, keepdim=True)
+        flat = g.flatten(1)
+        norm = flat.norm(dim=1, keepdim=True)
         # an example whose units are all dead at this layer has nothing to guess: keep it zero
         scale = torch.where(norm > 0, math.sqrt(acts.shape[1]) / norm, torch.zeros_like(norm))
-        return g * scale
+        return (flat * scale).view(ctx.shape(i))

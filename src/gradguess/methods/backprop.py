@@ -1,4 +1,9 @@
-"""Backpropagation: the exact gradient, the oracle every guess is compared with."""
+"""Backpropagation: the exact gradient, the oracle every guess is compared with.
+
+A model with parts that the final loss does not reach (the LocalMixer's local
+heads) says what backprop minimises through `model.objective(x, y)`, which
+returns (objective, logits, loss); the estimate reports the loss.
+"""
 from __future__ import annotations
 
 import torch
@@ -12,7 +17,10 @@ class Backprop(Estimator):
     def compute(self, model, x, y, generator=None) -> Estimate:
         params = trainable(model)
         with torch.enable_grad():
-            logits = model(x)
-            loss = mean_cross_entropy(logits, y)
-            grads = torch.autograd.grad(loss, list(params.values()))
+            if hasattr(model, "objective"):
+                objective, logits, loss = model.objective(x, y)
+            else:
+                logits = model(x)
+                objective = loss = mean_cross_entropy(logits, y)
+            grads = torch.autograd.grad(objective, list(params.values()))
         return Estimate(dict(zip(params, grads)), logits.detach(), loss.detach())

@@ -1,16 +1,23 @@
 """The forward-gradient engine shared by every activation-space method.
 
 A method only says how to guess ε_i, the gradient of each example's loss with
-respect to layer i's pre-activations s_i (`ActivationGuess.guess`). The engine
-does the rest, the same for all of them:
+respect to site i's variable z_i (`ActivationGuess.guess`; for the MLP z_i is
+layer i's pre-activation s_i). The engine does the rest, the same for all of
+them and for every model, through the model's `Sites` (models/sites.py):
 
-1. one forward pass keeping x_i, s_i and the ReLU masks (`MLP.trace`);
-2. the guesses, injected as tangents of the s_i and carried forward to the
-   logits with the activations' masks and weights (forward mode, by hand:
-   ṡ_{j} = W_j (m_{j-1} ⊙ ṡ_{j-1}) + ε_j), giving each example's directional
-   derivative d = ∇_s ℓ · ε without any backward pass of the loss;
-3. the estimate of ∂ℓ_b/∂s_i as d·ε_i, turned into weight and bias updates by
-   one outer product (a matmul over the batch) and one sum per layer (A.2).
+1. one forward pass keeping each site's input, variable and ReLU mask
+   (`model.trace`);
+2. the guesses, injected as tangents of the z_i and carried forward to the
+   losses in one forward-mode pass (`Sites.directional_derivatives`: a hand
+   tangent sweep ṡ_{j} = W_j (m_{j-1} ⊙ ṡ_{j-1}) + ε_j for the MLP, one
+   `torch.func.jvp` for the LocalMixer), giving each loss's directional
+   derivative d without any backward pass of the loss;
+3. the estimate of ∂ℓ/∂z_i as d·ε_i (`Sites.scale`: for the MLP each example's
+   d; for the LocalMixer with local losses, each (example, patch, group) part
+   of ε_i times the derivative of the local loss it feeds), turned into weight
+   and bias updates by one local vector-Jacobian product per site
+   (`Sites.updates`: an outer product and a sum, A.2; plus the site's
+   LayerNorm where it has one).
 
 A layer whose ∂ℓ_b/∂s_i is known locally, without backpropagation (the output
 layer's error softmax − one-hot, for self-sharpening), says so through
@@ -18,7 +25,7 @@ layer's error softmax − one-hot, for self-sharpening), says so through
 stays out of the tangent, so the directional derivative is over the guessed
 layers only.
 
-Two JVP modes:
+Two JVP modes (the MLP; the LocalMixer has `joint` only):
 - `joint`: every layer's guess goes into one tangent; each example gets one
   directional derivative d_b = Σ_i ∇_{s_i}ℓ_b · ε_{i,b}, which scales all of that
   example's layer guesses. Unbiased for isotropic guesses since layers' noises
@@ -26,6 +33,10 @@ Two JVP modes:
 - `per_layer`: each layer's guess has its own tangent and its own directional
   derivative d_{i,b} = ∇_{s_i}ℓ_b · ε_{i,b}. The tangents travel together as one
   stacked tensor, so it is still a single forward sweep, at more FLOPs.
+
+Local losses (`local_losses=True`, LocalMixer only): the guesses of a block are
+scored by that block's local losses (Ren et al. 2022) instead of the final
+loss; see models/mixer.py for their definition.
 """
 from __future__ import annotations
 
@@ -34,11 +45,10 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-from torch.nn import functional as F
 
 from gradguess.methods import MODES
 from gradguess.methods.base import Estimate, Estimator, mean_cross_entropy
-from gradguess.models.mlp import Trace
+from gradguess.models.sites import Sites, output_error  # noqa: F401  (output_error re-exported)
 
 
 @dataclass
@@ -46,84 +56,84 @@ class GuessContext:
     """What is known at guess time: the forward pass, the weights, the labels, the noise source."""
 
     model: torch.nn.Module
-    trace: Trace
+    trace: Sites
     y: Tensor
     generator: torch.Generator | None
     exact: list[Tensor | None] | None = None  # filled by `ActivationGuess.probe`
-    pool_trace: Trace | None = None  # the activations a guess may mix: the batch's own unless a pool is set
+    pool_trace: Sites | None = None  # the activations a guess may mix: the batch's own unless a pool is set
+    local_losses: bool = False  # whether the guesses are scored by local losses (what "next map" means may change)
 
     @property
     def num_layers(self) -> int:
-        return len(self.trace.masks)
+        return self.trace.num_sites
 
     @property
     def batch(self) -> int:
         return self.y.shape[0]
 
     def is_last(self, i: int) -> bool:
-        return i == self.num_layers - 1
+        """Whether no ReLU follows site i (an output layer): its guess is plain noise."""
+        return self.trace.mask(i) is None
 
     def weight(self, i: int) -> Tensor:
         return self.model.layers[i].weight.detach()
 
-    def shape(self, i: int) -> tuple[int, int]:
-        return (self.batch, self.trace.width(i))
+    def shape(self, i: int) -> tuple[int, ...]:
+        return self.trace.shape(i)
+
+    def mask(self, i: int) -> Tensor | None:
+        return self.trace.mask(i)
+
+    def next_weight(self, i: int) -> Tensor:
+        return self.trace.next_weight(i, self.local_losses)
+
+    def next_transpose(self, i: int, z: Tensor, weight: Tensor) -> Tensor:
+        return self.trace.next_transpose(i, z, weight, self.local_losses)
+
+    def _noise(self, shape, sampler) -> Tensor:
+        like = self.trace.logits
+        return sampler(shape, generator=self.generator, device=like.device, dtype=like.dtype)
 
     def normal(self, i: int) -> Tensor:
-        """N(0, I) noise shaped like layer i's pre-activations."""
-        like = self.trace.logits
-        return torch.randn(self.shape(i), generator=self.generator, device=like.device, dtype=like.dtype)
+        """N(0, I) noise shaped like site i's variable."""
+        return self._noise(self.shape(i), torch.randn)
 
     def uniform(self, i: int) -> Tensor:
-        like = self.trace.logits
-        return torch.rand(self.shape(i), generator=self.generator, device=like.device, dtype=like.dtype)
+        return self._noise(self.shape(i), torch.rand)
+
+    def next_normal(self, i: int) -> Tensor:
+        """N(0, I) noise shaped like the output of the linear map that follows site i."""
+        return self._noise(self.trace.next_shape(i, self.local_losses), torch.randn)
 
 
-def output_error(logits: Tensor, y: Tensor) -> Tensor:
-    """∂ℓ_b/∂logits_b for cross-entropy: softmax − one-hot. Local to the output, no backprop."""
-    return torch.softmax(logits, dim=1) - F.one_hot(y, logits.shape[1]).to(logits.dtype)
+def directional_derivatives(ctx: GuessContext, guesses: list[Tensor], mode: str, local_losses: bool = False) -> Tensor:
+    """The losses' directional derivatives along the guesses, from one forward-mode pass.
 
-
-def directional_derivatives(ctx: GuessContext, guesses: list[Tensor], mode: str) -> Tensor:
-    """Per-example directional derivatives of ℓ_b along the pre-activation guesses.
-
-    Returns shape (B,) for `joint`, (L, B) for `per_layer` (row i: layer i's guess alone).
+    MLP: shape (B,) for `joint`, (L, B) for `per_layer` (row i: layer i's guess alone).
     """
-    masks = ctx.trace.masks
-    if mode == "joint":
-        t = guesses[0]
-        for j in range(1, ctx.num_layers):
-            t = torch.addmm(guesses[j], t * masks[j - 1], ctx.weight(j).T)
-    elif mode == "per_layer":
-        t = guesses[0].unsqueeze(0)
-        for j in range(1, ctx.num_layers):
-            t = torch.cat([(t * masks[j - 1]) @ ctx.weight(j).T, guesses[j].unsqueeze(0)])
-    else:
+    if mode not in MODES:
         raise ValueError(f"unknown JVP mode {mode!r}; valid modes: {', '.join(MODES)}")
-    return (t * output_error(ctx.trace.logits, ctx.y)).sum(-1)
+    return ctx.trace.directional_derivatives(guesses, ctx.y, mode, local_losses)
 
 
 def scale_guesses(guesses: list[Tensor], d: Tensor) -> list[Tensor]:
-    """Estimates of ∂ℓ_b/∂s_i: each guess times its directional derivative."""
+    """Estimates of ∂ℓ_b/∂s_i for the MLP: each guess times its directional derivative."""
     if d.dim() == 1:
         return [d[:, None] * g for g in guesses]
     return [d[i][:, None] * g for i, g in enumerate(guesses)]
 
 
-def weight_updates(model, trace: Trace, preact_grads: list[Tensor]) -> dict[str, Tensor]:
-    """∂L/∂W_i ≈ mean_b ĝ_{i,b} x_{i,b}^T and ∂L/∂b_i ≈ mean_b ĝ_{i,b}, L the batch-mean loss."""
-    grads = {}
-    batch = preact_grads[0].shape[0]
-    for i, g in enumerate(preact_grads):
-        w_name, b_name = model.param_names(i)
-        grads[w_name] = (g.T @ trace.inputs[i]) / batch
-        if b_name is not None:
-            grads[b_name] = g.sum(0) / batch
-    return grads
+def weight_updates(model, trace: Sites, preact_grads: list[Tensor]) -> dict[str, Tensor]:
+    """Parameter updates from per-example estimates of ∂ℓ_b/∂z_i (see `Sites.updates`)."""
+    return trace.updates(preact_grads, None)
 
 
 class ActivationGuess(Estimator):
     """Base of the activation-space methods: subclasses implement `guess` only.
+
+    `local_losses`: score each block's guesses by its local losses (a model with
+    local losses only, the LocalMixer; "Ren et al." is activation perturbation
+    with local losses) instead of by the final loss.
 
     `pool`, if set, holds inputs whose activations a guess may draw on instead of
     the batch's own (activation mixing; Figure 4 feeds copies of one example and
@@ -132,13 +142,16 @@ class ActivationGuess(Estimator):
 
     pool: Tensor | None = None
 
-    def __init__(self, mode: str = "joint"):
+    def __init__(self, mode: str = "joint", local_losses: bool = False):
         if mode not in MODES:
             raise ValueError(f"unknown JVP mode {mode!r}; valid modes: {', '.join(MODES)}")
+        if not isinstance(local_losses, bool):
+            raise ValueError(f"option local_losses must be true or false, got {local_losses!r}")
         self.mode = mode
+        self.local_losses = local_losses
 
     def options(self) -> dict:
-        return {"mode": self.mode}
+        return {"mode": self.mode, "local_losses": self.local_losses}
 
     @abstractmethod
     def guess(self, ctx: GuessContext, i: int) -> Tensor:
@@ -155,21 +168,20 @@ class ActivationGuess(Estimator):
         its error is in `ctx.exact[i]`.
         """
         with torch.no_grad():
-            ctx = GuessContext(model, model.trace(x), y, generator)
+            ctx = GuessContext(model, model.trace(x), y, generator, local_losses=self.local_losses)
             ctx.pool_trace = model.trace(self.pool) if self.pool is not None else ctx.trace
             ctx.exact = [self.exact(ctx, i) for i in range(ctx.num_layers)]
             guesses = [torch.zeros(ctx.shape(i), device=e.device, dtype=e.dtype) if e is not None
                        else self.guess(ctx, i) for i, e in enumerate(ctx.exact)]
-            return ctx, guesses, directional_derivatives(ctx, guesses, self.mode)
+            return ctx, guesses, directional_derivatives(ctx, guesses, self.mode, self.local_losses)
 
     def preact_estimates(self, ctx: GuessContext, guesses: list[Tensor], d: Tensor) -> list[Tensor]:
         """Per-example estimates of ∂ℓ_b/∂s_i: the exact local error where there is one, else d·ε_i."""
-        scaled = scale_guesses(guesses, d)
-        return [e if e is not None else s for e, s in zip(ctx.exact, scaled)]
+        return [e if e is not None else ctx.trace.scale(i, d, g) for i, (e, g) in enumerate(zip(ctx.exact, guesses))]
 
     def compute(self, model, x, y, generator=None) -> Estimate:
         ctx, guesses, d = self.probe(model, x, y, generator)
         with torch.no_grad():
-            grads = weight_updates(model, ctx.trace, self.preact_estimates(ctx, guesses, d))
+            grads = ctx.trace.updates(self.preact_estimates(ctx, guesses, d), y, self.local_losses)
             logits = ctx.trace.logits
             return Estimate(grads, logits, mean_cross_entropy(logits, y))

@@ -3,6 +3,11 @@
 ∂ℓ/∂s_i = ReLU'(s_i) ⊙ W_{i+1}^T ∂ℓ/∂s_{i+1}: everything but ∂ℓ/∂s_{i+1} is known
 at guess time, so guess that as z ~ N(0, I). One matmul and a mask per layer.
 Biased: E[guess guess^T] = M W^T W M (§5). The last layer gets N(0, I).
+
+On any model through its sites (models/sites.py): z is noise in the output
+space of the linear map that reads site i's ReLU output, and the guess is that
+map's transpose applied to z, masked by ReLU' (LocalMixer: the next token,
+channel or group-linear map, or the block's head with local losses).
 """
 from torch import Tensor
 
@@ -13,10 +18,10 @@ class WT(ActivationGuess):
     name = "wt"
 
     def next_weight(self, ctx: GuessContext, i: int) -> Tensor:
-        return ctx.weight(i + 1)
+        return ctx.next_weight(i)
 
     def guess(self, ctx: GuessContext, i: int):
         if ctx.is_last(i):
             return ctx.normal(i)
-        z = ctx.normal(i + 1)
-        return (z @ self.next_weight(ctx, i)) * ctx.trace.masks[i]
+        z = ctx.next_normal(i)
+        return ctx.next_transpose(i, z, self.next_weight(ctx, i)) * ctx.mask(i)

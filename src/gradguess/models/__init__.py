@@ -1,15 +1,22 @@
-"""Models whose structure the forward-gradient engine can read (see `MLP.trace`)."""
+"""Models whose structure the forward-gradient engine can read: each one's `trace(x)` returns its
+linear sites (models/sites.py). `mlp` (the paper's MLPs) and `localmixer` (Ren et al.'s LocalMixer, Table 1)."""
 import torch
 
 from gradguess.errors import CheckpointError
 from gradguess.io import read_checkpoint
+from gradguess.models.mixer import CIFAR10_SIZES, LocalMixer, MixerTrace
 from gradguess.models.mlp import MLP, Trace
+from gradguess.models.sites import Sites
 
-__all__ = ["MLP", "Trace", "build", "build_seeded", "load_model", "model_from_state"]
+ARCHS = ("mlp", "localmixer")
+
+__all__ = ["MLP", "Trace", "LocalMixer", "MixerTrace", "Sites", "CIFAR10_SIZES", "ARCHS", "build", "build_seeded",
+           "build_mixer_seeded", "load_model", "model_from_state"]
 
 
-def build(name: str, in_features: int, num_classes: int, **options) -> MLP:
-    models = {"mlp": MLP}
+def build(name: str, in_features, num_classes: int, **options):
+    """A model by name: `mlp` takes in_features (an int), `localmixer` the image shape (C, H, W)."""
+    models = {"mlp": MLP, "localmixer": LocalMixer}
     if name not in models:
         raise ValueError(f"unknown model {name!r}; valid models: {', '.join(sorted(models))}")
     return models[name](in_features, num_classes, **options)
@@ -19,6 +26,13 @@ def build_seeded(in_features: int, num_classes: int, depth: int, width: int, see
     """The MLP a training run with `seed` starts from (made on the CPU, so every device starts equal)."""
     torch.manual_seed(seed)
     return MLP(in_features, num_classes, depth, width)
+
+
+def build_mixer_seeded(image_shape: tuple[int, int, int], num_classes: int, seed: int, blocks: int = 4,
+                       channels: int = 512, patch: int = 4, groups: int = 16) -> LocalMixer:
+    """The LocalMixer a training run with `seed` starts from (made on the CPU); defaults: Ren et al.'s M/8/16."""
+    torch.manual_seed(seed)
+    return LocalMixer(image_shape, num_classes, blocks=blocks, channels=channels, patch=patch, groups=groups)
 
 
 def model_from_state(state: dict) -> MLP:

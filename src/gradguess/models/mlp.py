@@ -8,28 +8,92 @@ is Linear(in,128)-ReLU-Linear(128,128)-ReLU-Linear(128,classes).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
 
+from gradguess.models.sites import Sites, output_error
+
+MODES = ("joint", "per_layer")
+
 
 @dataclass
-class Trace:
-    """What a forward pass leaves behind for gradient guessing.
+class Trace(Sites):
+    """What a forward pass leaves behind for gradient guessing; the MLP's sites are its layers.
 
     For layer i (0-based): `inputs[i]` is x_i, the layer's (flattened) input,
     and `masks[i]` is ReLU'(s_i) as booleans (None for the last layer, which has
     no ReLU). Hidden pre-activations are not kept: where s_i > 0 they equal
-    x_{i+1}, and only that part is ever used. `logits` is s_last.
+    x_{i+1}, and only that part is ever used. `logits` is s_last. The guessed
+    variable of site i is s_i itself (no normalisation between map and ReLU).
     """
 
     inputs: list[Tensor]
     masks: list[Tensor | None]
     logits: Tensor
+    model: "MLP | None" = field(default=None, repr=False)
 
     def width(self, i: int) -> int:
         return self.logits.shape[1] if self.masks[i] is None else self.masks[i].shape[1]
+
+    # ---- the `Sites` interface
+    @property
+    def num_sites(self) -> int:
+        return len(self.masks)
+
+    def shape(self, i: int) -> tuple[int, ...]:
+        return (self.logits.shape[0], self.width(i))
+
+    def mask(self, i: int) -> Tensor | None:
+        return self.masks[i]
+
+    def post(self, i: int) -> Tensor:
+        return self.inputs[i + 1]  # ReLU(s_i)
+
+    def weight(self, i: int) -> Tensor:
+        return self.model.layers[i].weight.detach()
+
+    def next_weight(self, i: int, local_losses: bool = False) -> Tensor:
+        return self.weight(i + 1)
+
+    def next_shape(self, i: int, local_losses: bool = False) -> tuple[int, ...]:
+        return self.shape(i + 1)
+
+    def next_transpose(self, i: int, z: Tensor, weight: Tensor, local_losses: bool = False) -> Tensor:
+        return z @ weight
+
+    def directional_derivatives(self, guesses, y, mode, local_losses=False):
+        """Per-example directional derivatives of ℓ_b along the pre-activation guesses, by a hand tangent sweep
+        ṡ_j = W_j (m_{j-1} ⊙ ṡ_{j-1}) + ε_j. Shape (B,) for `joint`, (L, B) for `per_layer`."""
+        if local_losses:
+            raise ValueError("the MLP has no local losses: use local_losses=false")
+        masks = self.masks
+        if mode == "joint":
+            t = guesses[0]
+            for j in range(1, self.num_sites):
+                t = torch.addmm(guesses[j], t * masks[j - 1], self.weight(j).T)
+        elif mode == "per_layer":
+            t = guesses[0].unsqueeze(0)
+            for j in range(1, self.num_sites):
+                t = torch.cat([(t * masks[j - 1]) @ self.weight(j).T, guesses[j].unsqueeze(0)])
+        else:
+            raise ValueError(f"unknown JVP mode {mode!r}; valid modes: {', '.join(MODES)}")
+        return (t * output_error(self.logits, y)).sum(-1)
+
+    def scale(self, i: int, d: Tensor, guess: Tensor) -> Tensor:
+        return (d if d.dim() == 1 else d[i])[:, None] * guess
+
+    def updates(self, estimates, y, local_losses=False):
+        """∂L/∂W_i ≈ mean_b ĝ_{i,b} x_{i,b}^T and ∂L/∂b_i ≈ mean_b ĝ_{i,b}, L the batch-mean loss."""
+        grads = {}
+        batch = estimates[0].shape[0]
+        for i, g in enumerate(estimates):
+            w_name, b_name = self.model.param_names(i)
+            grads[w_name] = (g.T @ self.inputs[i]) / batch
+            if b_name is not None:
+                grads[b_name] = g.sum(0) / batch
+        return grads
 
 
 class MLP(nn.Module):
@@ -63,7 +127,7 @@ class MLP(nn.Module):
             h = torch.relu(s)
         inputs.append(h)
         masks.append(None)
-        return Trace(inputs, masks, self.layers[-1](h))
+        return Trace(inputs, masks, self.layers[-1](h), self)
 
     def param_names(self, i: int) -> tuple[str, str | None]:
         """Names in `named_parameters()` of layer i's weight and bias."""
