@@ -102,11 +102,12 @@ def test_quick_preset_plans_every_rule(tmp_path):
     assert set(counts) == {"all", "prepare_data", "capture_trajectory", "measure_guesses", "figure1", "train",
                            "gather_runs", "table2", "figure3", "figure11", "average_guesses", "figure4", "figure6",
                            "jacobian_spectra", "figure7", "train_replicates", "figure5", "measure_subspace",
-                           "class_images", "figure2", "figure10", "paper_readme", "total"}
+                           "class_images", "figure2", "figure10", "table1", "figure8", "paper_readme", "total"}
     # Table 2: datasets x architectures x methods, seeds inside a job; Figure 4: the cosine-matched run and
     # four SGD variants; Figure 6: 3 optimizers x 2 lrs x 2 methods, less the 2 that are Table 2's runs;
-    # Figure 7: 2- and 3-layer downstream (the rest are Table 2's runs, and so is the Jacobian's backprop run)
-    assert counts["train"] == DATASETS * 2 * METHODS + 5 + 10 + 2
+    # Figure 7: 2- and 3-layer downstream (the rest are Table 2's runs, and so is the Jacobian's backprop run);
+    # Table 1: 4 LocalMixer methods x 3 rows, less backprop's row (c) (its row (b) run); Figure 8: 3 more
+    assert counts["train"] == DATASETS * 2 * METHODS + 5 + 10 + 2 + 11 + 3
     assert counts["measure_guesses"] == 5             # epochs 0..4 of the trajectory
     # Figure 5: its top runs are Table 2's (monitored); one replicate job per power
     assert counts["train_replicates"] == 2
@@ -122,7 +123,7 @@ def test_full_scale_config_plans_the_paper(tmp_path):
     counts = job_counts(out.stdout)
     # Table 2 (datasets x (depth, width) x methods, 3 seeds a job), Figure 4 (5 variants), Figure 6
     # (3 optimizers x 4 lrs x 7 methods, less AdamW at 1e-4: Table 2's), Figure 7 (2 variants, 1 Jacobian run)
-    assert counts["train"] == 4 * 4 * METHODS + 5 + (3 * 4 * METHODS - METHODS) + 2 + 1
+    assert counts["train"] == 4 * 4 * METHODS + 5 + (3 * 4 * METHODS - METHODS) + 2 + 1 + 11 + 3
     assert counts["measure_guesses"] == 51     # Figure 1: every epoch of a 50-epoch trajectory, and the start
     assert counts["train_replicates"] == 8     # Figure 5 (bottom): one job per power, 64 replicates each
     assert counts["capture_trajectory"] == 11  # Figure 1, Figure 10: 3 depths x 3 widths (Figure 2 right among them), Figure 2 left (MNIST)
@@ -154,7 +155,8 @@ def test_quick_run_makes_every_artifact_stamped_quick(quick_run):
                  "figure11.pdf", "figure4.png", "figure4.pdf", "figure4.csv", "figure6.png", "figure6.pdf",
                  "figure6.csv", "figure6_curves.csv", "figure7.png", "figure7.pdf", "figure7.csv", "figure5.png",
                  "figure5.pdf", "figure5.csv", "figure2.png", "figure2.pdf", "figure2.csv", "figure10.png",
-                 "figure10.pdf", "figure10.csv", "README.md", "config.yaml"):
+                 "figure10.pdf", "figure10.csv", "table1.csv", "table1.md", "table1.tex", "figure8.png",
+                 "figure8.pdf", "figure8.csv", "README.md", "config.yaml"):
         assert (figures / name).stat().st_size > 0, name
         if name.endswith(".png"):
             assert name.removesuffix(".png") in (figures / "README.md").read_text()
@@ -186,6 +188,10 @@ def test_quick_run_makes_every_artifact_stamped_quick(quick_run):
     assert pd.read_csv(tree / "runs" / "synthetic" / "d3-w32" / "wt" / "e3" / "seed0" / "monitor.csv").empty
     replicates = sorted(p.name for p in (tree / "replicates" / "synthetic" / "d6-w32" / "wt_sv_power-p2" / "e3").glob("seed*"))
     assert replicates == ["seed0", "seed1", "seed2"]
+    # Table 1 on the tiny LocalMixer: every cell filled, each beside the paper's number
+    table1 = pd.read_csv(figures / "table1.csv")
+    assert len(table1) == 12 and table1["paper"].notna().all() and set(table1["seeds"]) == {1}
+    assert "Reported by Ren et al. (quoted)" in (figures / "table1.md").read_text()
     subspace = pd.read_csv(figures / "figure10.csv")
     assert set(subspace["width"]) == {16, 32} and set(subspace["depth"]) == {3, 4}
     averaged = pd.read_csv(quick_run / "results" / "quick" / "figure4" / "averaging.csv")
@@ -260,8 +266,9 @@ def test_the_library_code_a_result_depends_on_reruns_it_and_other_code_does_not(
     out = snakemake(quick_copy, "-n", "-p", *QUICK)
     counts = job_counts(out.stdout)
     # every run of a W^T method: Table 2's, Figure 6's other optimizers and lrs, Figure 4's SGD twins, and
-    # (through the Figure 1 table their cosine comes from) the cosine-matched runs; Figure 5's sv-power replicates
-    assert counts["train"] == DATASETS * 2 + 5 + 2 + 3 and counts["train_replicates"] == 2
+    # (through the Figure 1 measurements their cosine comes from) the cosine-matched runs; the LocalMixer's W^T
+    # runs (Table 1's three rows, Figure 8's without local losses); Figure 5's sv-power replicates
+    assert counts["train"] == DATASETS * 2 + 5 + 2 + 3 + 4 and counts["train_replicates"] == 2
     assert set(re.findall(r"gradguess train .*--method (\w+)", out.stdout)) == {
         "wt", "wt_sv_power", "cosine_matched_directional"}
     assert counts["measure_guesses"] == 5 and "capture_trajectory" not in counts

@@ -172,3 +172,19 @@ def test_cosine_auto_from_the_measurements_equals_the_table(tmp_path):
     assert reference_cosine([tmp_path / "table.csv"]) == pytest.approx(expected)
     with pytest.raises(ValueError, match="no row for method 'wt' in mode 'per_layer'"):
         reference_cosine(paths, mode="per_layer")
+
+
+def test_table1_puts_each_run_in_its_column_beside_the_papers_cell():
+    def run(name, method, options, accs):
+        return pd.DataFrame({"run": name, "seed": [0, 1], "epoch": 5, "method": method, "dataset": "cifar10",
+                             "options": json.dumps(options), "test_acc": accs, "train_acc": 0.9})
+    curves = pd.concat([run("bp", "backprop", {}, [0.70, 0.72]), run("ren", "activation_perturbation",
+                        {"local_losses": True}, [0.69, 0.69]), run("ap", "activation_perturbation", {}, [0.5, 0.5]),
+                        run("wt", "wt", {"local_losses": True}, [0.725, 0.725])])
+    long, header, body = tables.table1(curves, {"adam": ["bp", "ren", "ap", "wt"], "augment": [], "augment_long": []})
+    assert set(long["column"]) == {"backprop", "ren_et_al", "wt"}  # without local losses: not a Table 1 cell
+    assert long.set_index("column").loc["wt", "test_acc_mean"] == pytest.approx(72.5)
+    assert long.set_index("column").loc["backprop", "paper"] == 71.2
+    assert header[1:] == ["Backprop", "Ren et al. (2022)", "Mixing", "W^T"]
+    assert body[0][:3] == ["Reported by Ren et al. (quoted)", "66.4", "69.3"]
+    assert body[1][0].startswith("(a) Adam (5 epochs)") and "(paper 72.5)" in body[1][4] and body[1][3].startswith("–")

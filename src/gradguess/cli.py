@@ -51,6 +51,8 @@ def cmd_train(args) -> int:
         method=args.method, method_options=options, optimizer=args.optimizer, lr=args.lr,
         momentum=args.momentum, weight_decay=args.weight_decay, batch_size=args.batch_size, epochs=args.epochs,
         seed=args.seed[0], monitor_every=args.monitor_every, device=args.device, preset=args.preset,
+        model=args.model, mixer_blocks=args.mixer_blocks, mixer_channels=args.mixer_channels,
+        mixer_patch=args.mixer_patch, mixer_groups=args.mixer_groups, augment=args.augment,
         **({} if args.checkpoint_minutes is None else {"checkpoint_minutes": args.checkpoint_minutes}))
     progress = None if args.progress == "auto" else args.progress == "bar"
     if args.snapshot_dir is not None:
@@ -250,6 +252,27 @@ def cmd_report_subspace(args) -> int:
     return 0
 
 
+def cmd_report_table1(args) -> int:
+    from gradguess.report import figures, tables
+
+    rows = {"adam": args.adam, "augment": args.augment, "augment_long": args.augment_long}
+    curves = tables.load_runs([r for runs in rows.values() for r in runs])
+    long, header, body = tables.table1(curves, rows)
+    dataset = ", ".join(sorted(set(curves["dataset"]))) if not curves.empty else "?"
+    tables.write_table(long, header, body, args.out_prefix, f"Table 1: LocalMixer, {dataset} test accuracy (%)",
+                       args.preset, notes=tables.TABLE1_NOTES)
+    return 0
+
+
+def cmd_report_figure8(args) -> int:
+    from gradguess.report import figures, tables
+
+    curves = tables.load_runs(args.runs)
+    figures.figure8(curves, args.out_prefix, args.preset)
+    io.write_text(f"{args.out_prefix}.csv", curves.assign(preset=args.preset).to_csv(index=False))
+    return 0
+
+
 def cmd_report_figure4(args) -> int:
     import pandas as pd
 
@@ -382,6 +405,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "Figure 1's table")
     p.add_argument("--depth", type=int, default=3, help="number of linear layers (default: 3)")
     p.add_argument("--width", type=int, default=128, help="hidden units per layer (default: 128)")
+    p.add_argument("--model", choices=("mlp", "localmixer"), default="mlp",
+                   help="mlp (--depth, --width) or Ren et al.'s LocalMixer (--mixer-*; default sizes: their CIFAR-10 "
+                        "M/8/16)")
+    p.add_argument("--mixer-blocks", type=int, default=4)
+    p.add_argument("--mixer-channels", type=int, default=512)
+    p.add_argument("--mixer-patch", type=int, default=4, help="patch side in pixels")
+    p.add_argument("--mixer-groups", type=int, default=16)
+    p.add_argument("--augment", action="store_true",
+                   help="random crop (padding 4) and horizontal flip of every batch, on the device (Table 1 (b), (c))")
     p.add_argument("--optimizer", type=_choice_error("optimizer", catalog.OPTIMIZERS), default="adamw")
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default: 0)")
@@ -547,6 +579,17 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out-prefix", required=True)
         p.add_argument("--preset", required=True)
         p.set_defaults(func=cmd_report_subspace, artifact=name)
+    p = r.add_parser("table1", help="Table 1 (CSV, Markdown, LaTeX): LocalMixer test accuracy beside the paper's")
+    for row in ("adam", "augment", "augment-long"):
+        p.add_argument(f"--{row}", nargs="*", default=[], help=f"run directories of row {row}")
+    p.add_argument("--out-prefix", required=True)
+    p.add_argument("--preset", required=True)
+    p.set_defaults(func=cmd_report_table1)
+    p = r.add_parser("figure8", help="Figure 8 (PNG, PDF) and its data (CSV)")
+    p.add_argument("--runs", nargs="+", required=True, help="LocalMixer run directories, with and without local losses")
+    p.add_argument("--out-prefix", required=True)
+    p.add_argument("--preset", required=True)
+    p.set_defaults(func=cmd_report_figure8)
     p = r.add_parser("readme", help="paper_figures/README.md and the resolved config")
     p.add_argument("--out", required=True)
     p.add_argument("--config-out", required=True)

@@ -62,6 +62,19 @@ def train_minutes(dataset: str, depth: int, width: int, epochs: int, batch_size:
     return max(MIN_MINUTES, math.ceil(seconds * margin(attempt) / 60))
 
 
+# LocalMixer (Ren et al.'s M/8/16) seconds per step at batch 128, guessed methods ~3x backprop
+# (benchmarks/bench_mixer.py); sized generously: a guess, not a measurement on every GPU.
+MIXER_STEP_SECONDS = {"gpu": 0.03, "cpu": 2.0}
+
+
+def mixer_minutes(dataset: str, epochs: int, batch_size: int, method: str = "backprop", gpu: bool = True,
+                  attempt: int = 1, replicates: int = 1) -> int:
+    steps = math.ceil(SIZES[dataset][0] / batch_size)
+    step = MIXER_STEP_SECONDS["gpu" if gpu else "cpu"] * batch_size / 128 * (1 if method == "backprop" else 3)
+    seconds = STARTUP_SECONDS + replicates * epochs * steps * step * 1.2  # and evaluation
+    return max(MIN_MINUTES, math.ceil(seconds * margin(attempt) / 60))
+
+
 def train_mem_mb(dataset: str, depth: int, width: int, batch_size: int, gpu: bool = True, attempt: int = 1) -> int:
     """Host memory: the runtime (a CUDA context is ~2.5 GB), the dataset loaded and converted, the model."""
     params = mlp_params(dataset, depth, width)

@@ -107,9 +107,16 @@ def source_flag(wildcards):
 SEEDS = [int(s) for s in config["seeds"]]
 
 
-def run_dir(dataset, depth, width, method, epochs, kind="runs"):
+def arch_name(depth, width, mixer=None):
+    """The architecture's part of a run directory: d<depth>-w<width> for an MLP, mixer-b-c-p-g for a LocalMixer."""
+    if mixer:
+        return f"mixer-b{mixer['blocks']}-c{mixer['channels']}-p{mixer['patch']}-g{mixer['groups']}"
+    return f"d{depth}-w{width}"
+
+
+def run_dir(dataset, arch, method, epochs, kind="runs"):
     """kind: `runs` (the config's seeds) or `replicates` (Figure 5's many-seed runs, a rule of their own)."""
-    return f"{TREE}/{kind}/{dataset}/d{depth}-w{width}/{method}/e{epochs}"
+    return f"{TREE}/{kind}/{dataset}/{arch}/{method}/e{epochs}"
 
 
 def seed_dirs(directory):
@@ -147,14 +154,19 @@ def _same_run(a, b):
     return {k: v for k, v in a.items() if k != "monitor_every"} == {k: v for k, v in b.items() if k != "monitor_every"}
 
 
-def request(name, dataset, depth, width, epochs, settings=None, kind="runs"):
+def request(name, dataset, depth, width, epochs, settings=None, kind="runs", mixer=None):
     """Register the run a figure asks for and return its directory. A run whose settings are its
     method's defaults is named by the method, whatever the figure calls it: one run, one directory.
     Two figures asking for one run, one of them monitored, share it, monitored as often as either asks."""
     s = dict(settings or named_settings(name, dataset, depth, width, epochs))
-    if _same_run(s, run_settings(s["method"], dataset, depth, width, epochs, seeds=s["seeds"])):
+    if mixer:
+        s.update(model="localmixer", **{f"mixer_{k}": v for k, v in mixer.items()})
+    defaults = run_settings(s["method"], dataset, depth, width, epochs, seeds=s["seeds"])
+    if mixer:
+        defaults.update(model="localmixer", **{f"mixer_{k}": v for k, v in mixer.items()})
+    if _same_run(s, defaults):
         name = s["method"]
-    path = run_dir(dataset, depth, width, name, epochs, kind)
+    path = run_dir(dataset, arch_name(depth, width, mixer), name, epochs, kind)
     known = RUNS.setdefault(path, s)
     if not _same_run(known, s):
         raise ConfigError(f"two figures ask for {path} with different settings: {known} and {s}")
@@ -223,6 +235,32 @@ def figure5_runs():
     return {"top": top, "bottom": bottom}
 
 
+TABLE1_ROWS = ("adam", "augment", "augment_long")
+
+
+def table1_runs():
+    """Table 1 on the LocalMixer: rows (a) Adam, (b) with augmentation, (c) augmentation and 10x the epochs
+    for the guessed methods (backprop's cell in (c) is its (b) run). Figure 8: row (a)'s runs with and
+    without local losses."""
+    t = config["table1"]
+    if not _usable([t["dataset"]]):
+        return {row: [] for row in (*TABLE1_ROWS, "figure8")}
+    runs = {}
+    for row in TABLE1_ROWS:
+        runs[row] = []
+        for name in t["methods"] + (t["figure8"] if row == "adam" and "figure8" in FIGURES_ON else []):
+            method = config["variants"][name]["method"] if name in config["variants"] else name
+            epochs = t["epochs"]["augment" if row == "augment_long" and method == "backprop" else row]
+            s = named_settings(name, t["dataset"], 1, 1, epochs)  # depth, width: unused by a LocalMixer
+            s.update(optimizer=t["optimizer"], lr=t["lr"], weight_decay=t["weight_decay"], batch_size=t["batch_size"],
+                     augment=row != "adam", seeds=[int(x) for x in t["seeds"] or SEEDS])
+            runs[row].append(request(f"{name}-{'aug' if row != 'adam' else 'adam'}", t["dataset"], 1, 1, epochs, s,
+                                     mixer=t["mixer"]))
+    runs["figure8"] = [r for r in runs["adam"]]
+    runs["adam"] = runs["adam"][:len(t["methods"])]
+    return runs
+
+
 def jacobian_run():
     j = config["figure7"]["jacobian"]
     return request("backprop", j["dataset"], j["depth"], j["width"], j["epochs"]) if _usable([j["dataset"]]) else None
@@ -234,12 +272,14 @@ FIGURE6_RUNS = figure6_runs() if "figure6" in FIGURES_ON else []
 FIGURE7_RUNS = figure7_runs() if "figure7" in FIGURES_ON else []
 JACOBIAN_RUN = jacobian_run() if "figure7" in FIGURES_ON else None
 FIGURE5_RUNS = figure5_runs() if "figure5" in FIGURES_ON else {"top": [], "bottom": []}
+TABLE1_RUNS = (table1_runs() if {"table1", "figure8"} & FIGURES_ON
+               else {row: [] for row in (*TABLE1_ROWS, "figure8")})
 # Figure 5's replicate runs all have this many seeds (their rule's outputs list them)
 REPLICATES = list(range(config["figure5"]["sv_power"]["replicates"]))
 
 
 def settings_of(wildcards, kind="runs"):
-    path = run_dir(wildcards.dataset, wildcards.depth, wildcards.width, wildcards.method, wildcards.epochs, kind)
+    path = run_dir(wildcards.dataset, wildcards.arch, wildcards.method, wildcards.epochs, kind)
     if path not in RUNS:
         raise ConfigError(f"{path} is not a run of this configuration (preset {PRESET})")
     return RUNS[path]
@@ -275,6 +315,10 @@ def train_args(s):
             f"--epochs {s['epochs']}", "--seed " + " ".join(map(str, s["seeds"])), "--progress log"]
     if s.get("monitor_every"):
         args.append(f"--monitor-every {s['monitor_every']}")
+    if s.get("model", "mlp") != "mlp":
+        args += [f"--model {s['model']}", *(f"--mixer-{k} {s[f'mixer_{k}']}" for k in ("blocks", "channels", "patch", "groups"))]
+    if s.get("augment"):
+        args.append("--augment")
     if s.get("weight_decay") is not None:
         args.append(f"--weight-decay {s['weight_decay']}")
     args += [f"--method-option {k}={v}" for k, v in sorted(s["options"].items())]
@@ -420,6 +464,9 @@ def train_runtime(settings, kind="train"):
         fixed = job(kind, "runtime")
         if fixed != "auto":
             return int(fixed * jobsize.margin(attempt) / jobsize.SAFETY)
+        if s.get("model", "mlp") == "localmixer":
+            return jobsize.mixer_minutes(s["dataset"], s["epochs"], s["batch_size"], s["method"],
+                                         gpu=job(kind, "gpu") > 0, attempt=attempt, replicates=len(s["seeds"]))
         return jobsize.train_minutes(s["dataset"], s["depth"], s["width"], s["epochs"], s["batch_size"],
                                      s["method"], s["options"], gpu=job(kind, "gpu") > 0, attempt=attempt,
                                      replicates=len(s["seeds"]))
@@ -442,9 +489,13 @@ def short_group(name, settings):
     groups mean nothing; profiles/slurm submits a group's jobs together (group-components)."""
     def group(wildcards):
         s = settings(wildcards) if callable(settings) else settings
-        minutes = jobsize.train_minutes(s["dataset"], s["depth"], s["width"], s["epochs"], s["batch_size"],
-                                        s["method"], s["options"], gpu=job("train", "gpu") > 0,
-                                        replicates=len(s["seeds"]))
+        if s.get("model", "mlp") == "localmixer":
+            minutes = jobsize.mixer_minutes(s["dataset"], s["epochs"], s["batch_size"], s["method"],
+                                            gpu=job("train", "gpu") > 0, replicates=len(s["seeds"]))
+        else:
+            minutes = jobsize.train_minutes(s["dataset"], s["depth"], s["width"], s["epochs"], s["batch_size"],
+                                            s["method"], s["options"], gpu=job("train", "gpu") > 0,
+                                            replicates=len(s["seeds"]))
         return name if minutes < config["resources"]["short_job_minutes"] else None
     return group
 
@@ -467,6 +518,8 @@ PAPER_FIGURES = {name: files for name, files in {
     "figure5": figure_files("figure5", ("png", "pdf", "csv")),
     "figure2": figure_files("figure2", ("png", "pdf", "csv")),
     "figure10": figure_files("figure10", ("png", "pdf", "csv")),
+    "table1": figure_files("table1", ("csv", "md", "tex")),
+    "figure8": figure_files("figure8", ("png", "pdf", "csv")),
 }.items() if name.removesuffix("_table") in FIGURES_ON and (FIG2_USABLE or name not in ("figure2", "figure10"))
     and (FIGURE2_LEFT or name != "figure2")}
 

@@ -2,8 +2,8 @@
 # it (see RUNS in common.smk). Figure 5's many-replicate runs live under replicates/, in a rule of
 # their own because a rule's outputs list its seeds.
 
-RUN = f"{TREE}/runs/{{dataset}}/d{{depth}}-w{{width}}/{{method}}/e{{epochs}}"
-REPLICATE_RUN = f"{TREE}/replicates/{{dataset}}/d{{depth}}-w{{width}}/{{method}}/e{{epochs}}"
+RUN = f"{TREE}/runs/{{dataset}}/{{arch}}/{{method}}/e{{epochs}}"
+REPLICATE_RUN = f"{TREE}/replicates/{{dataset}}/{{arch}}/{{method}}/e{{epochs}}"
 
 
 rule train:
@@ -15,13 +15,12 @@ rule train:
     params:
         **train_params("runs"),
     log:
-        f"{TREE}/logs/train/{{dataset}}/d{{depth}}-w{{width}}/{{method}}/e{{epochs}}.log",
+        f"{TREE}/logs/train/{{dataset}}/{{arch}}/{{method}}/e{{epochs}}.log",
     benchmark:
-        f"{TREE}/benchmarks/train/{{dataset}}/d{{depth}}-w{{width}}/{{method}}/e{{epochs}}.tsv"
+        f"{TREE}/benchmarks/train/{{dataset}}/{{arch}}/{{method}}/e{{epochs}}.tsv"
     wildcard_constraints:
         dataset="|".join(DATASETS),
-        depth=r"\d+",
-        width=r"\d+",
+        arch=r"d\d+-w\d+|mixer-b\d+-c\d+-p\d+-g\d+",
         method=r"[a-z0-9_.\-]+",
         epochs=r"\d+",
     group:
@@ -49,9 +48,9 @@ use rule train as train_replicates with:
     params:
         **train_params("replicates"),
     log:
-        f"{TREE}/logs/train_replicates/{{dataset}}/d{{depth}}-w{{width}}/{{method}}/e{{epochs}}.log",
+        f"{TREE}/logs/train_replicates/{{dataset}}/{{arch}}/{{method}}/e{{epochs}}.log",
     benchmark:
-        f"{TREE}/benchmarks/train_replicates/{{dataset}}/d{{depth}}-w{{width}}/{{method}}/e{{epochs}}.tsv"
+        f"{TREE}/benchmarks/train_replicates/{{dataset}}/{{arch}}/{{method}}/e{{epochs}}.tsv"
     group:
         short_group("short_train", replicate_settings_of)
     resources:

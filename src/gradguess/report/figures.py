@@ -414,4 +414,32 @@ def figure10(curves: pd.DataFrame, prefix, preset: str) -> list[Path]:
     return save(fig, prefix, preset)
 
 
-__all__ = ["figure1", "figure2", "figure3", "figure4", "figure5", "figure6", "figure7", "figure10", "figure11"]
+def figure8(curves: pd.DataFrame, prefix, preset: str) -> list[Path]:
+    """LocalMixer, with (solid) and without (dashed) local losses: train and test accuracy over epochs,
+    and test against train accuracy (higher: better generalisation at the same train accuracy)."""
+    _style()
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
+    for run in dict.fromkeys(curves["run"]):
+        rows = curves[curves["run"] == run]
+        method = rows["method"].iloc[0]
+        local = bool(json.loads(rows["options"].iloc[0]).get("local_losses")) or method == "backprop"
+        label = method_label(method) + (" (Ren et al.)" if method == "activation_perturbation" and local else "")
+        label += "" if method == "backprop" else (", local losses" if local else ", no local losses")
+        stats = rows.groupby("epoch")[["train_acc", "test_acc"]].mean().reset_index()
+        style = {"color": _colour(method), "ls": "-" if local else "--", "lw": 1.5}
+        axes[0].plot(stats["epoch"], stats["train_acc"] * 100, label=label, **style)
+        axes[1].plot(stats["epoch"], stats["test_acc"] * 100, **style)
+        axes[2].plot(stats["train_acc"] * 100, stats["test_acc"] * 100, **style)
+    for ax, (xlabel, ylabel, title) in zip(axes, (("epoch", "train accuracy (%)", "train"),
+                                                  ("epoch", "test accuracy (%)", "test"),
+                                                  ("train accuracy (%)", "test accuracy (%)", "test against train"))):
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=9)
+    axes[0].legend(fontsize=7, frameon=False)
+    fig.suptitle("Figure 8: LocalMixer on CIFAR-10, with (solid) and without (dashed) local losses")
+    fig.tight_layout()
+    return save(fig, prefix, preset)
+
+
+__all__ = ["figure1", "figure2", "figure8", "figure3", "figure4", "figure5", "figure6", "figure7", "figure10", "figure11"]

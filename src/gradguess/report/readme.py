@@ -36,6 +36,10 @@ CATALOGUE = {
                 "<tree>/figure2/class_images.csv, <tree>/figure2/subspace/…"),
     "figure10": ("Figure 10: Figure 2 (right) per width, depth and layer; figure10.csv: the data",
                  "<tree>/figure2/subspace/…"),
+    "table1": ("Table 1: LocalMixer CIFAR-10 test accuracy, backprop / Ren et al. / mixing / W^T, beside the paper's "
+               "(CSV, Markdown, LaTeX)", "<tree>/runs/cifar10/mixer-…"),
+    "figure8": ("Figure 8: LocalMixer train/test curves with and without local losses; figure8.csv: the data",
+                "<tree>/runs/cifar10/mixer-…"),
     "config": ("the resolved configuration every artifact here was made with", "config.yaml + presets"),
 }
 

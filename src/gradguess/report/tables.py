@@ -274,3 +274,63 @@ def figure1_table(measurements: pd.DataFrame, average_from_epoch: int = 1
                      f"{r['cosine_mean']:.2g} ± {r['cosine_std']:.2g}",
                      *(f"{r[f'{c}_mean']:.1e} ± {r[f'{c}_std']:.1e}" for c, _ in columns)])
     return long, header, body
+
+
+# Table 1 (LocalMixer, CIFAR-10 test accuracy, %): the paper's cells, and the row it quotes from Ren et al.
+TABLE1_COLUMNS = (("backprop", "Backprop"), ("ren_et_al", "Ren et al. (2022)"), ("mixing", "Mixing"), ("wt", "W^T"))
+TABLE1_ROWS = (("adam", "(a) Adam"), ("augment", "(b) Augmentation"),
+               ("augment_long", "(c) Augmentation, guessed methods 10x longer"))
+TABLE1_PAPER = {"reported": {"backprop": 66.4, "ren_et_al": 69.3},
+                "adam": {"backprop": 71.2, "ren_et_al": 71.2, "mixing": 68.8, "wt": 72.5},
+                "augment": {"backprop": 76.4, "ren_et_al": 72.2, "mixing": 68.2, "wt": 74.4},
+                "augment_long": {"backprop": 77.6, "ren_et_al": 76.0, "mixing": 69.4, "wt": 77.4}}
+
+
+def table1_column(method: str, options: dict) -> str | None:
+    """Which Table 1 column a run belongs to: guessed methods with local losses; backprop end to end."""
+    if method == "backprop":
+        return "backprop"
+    if options.get("local_losses"):
+        return {"activation_perturbation": "ren_et_al", "activation_mixing": "mixing", "wt": "wt"}.get(method)
+    return None
+
+
+def table1(curves: pd.DataFrame, rows: dict[str, list[str]]) -> tuple[pd.DataFrame, list[str], list[list[str]]]:
+    """Our test accuracy (mean ± std over seeds, %) per row and column beside the paper's (quoted)."""
+    last = curves.sort_values("epoch").groupby(["run", "seed"]).tail(1)
+    records = []
+    for row, runs in rows.items():
+        for run in runs:
+            r = last[last["run"] == run]
+            if r.empty:
+                continue
+            column = table1_column(r["method"].iloc[0], json.loads(r["options"].iloc[0]))
+            if column is None:
+                continue
+            mean, std = mean_std(r["test_acc"] * 100)
+            records.append({"row": row, "column": column, "run": run, "test_acc_mean": mean, "test_acc_std": std,
+                            "train_acc_mean": float(r["train_acc"].mean() * 100), "seeds": len(r),
+                            "epochs": int(r["epoch"].max()), "paper": TABLE1_PAPER[row].get(column)})
+    long = pd.DataFrame(records)
+    header = ["", *(label for _, label in TABLE1_COLUMNS)]
+    body = [["Reported by Ren et al. (quoted)", *(f"{TABLE1_PAPER['reported'][c]:.1f}" if c in TABLE1_PAPER["reported"]
+                                                  else "" for c, _ in TABLE1_COLUMNS)]]
+    for row, label in TABLE1_ROWS:
+        epochs = sorted(set(long[long["row"] == row]["epochs"])) if not long.empty else []
+        label += f" ({'/'.join(map(str, epochs))} epochs)" if epochs else ""
+        ours = []
+        for column, _ in TABLE1_COLUMNS:
+            cell = long[(long["row"] == row) & (long["column"] == column)] if not long.empty else long
+            paper = TABLE1_PAPER[row].get(column)
+            text = format_cell(cell["test_acc_mean"].iloc[0], cell["test_acc_std"].iloc[0]) if len(cell) else "–"
+            ours.append(f"{text} (paper {paper:.1f})" if paper is not None else text)
+        body.append([label, *ours])
+    return long, header, body
+
+
+TABLE1_NOTES = """
+- Test accuracy (%) on CIFAR-10, mean ± std over seeds at the last epoch; in brackets the paper's Table 1 cell.
+- The first row is quoted by the paper from Ren et al. (2022), not measured here.
+- Ren et al. (2022): activation perturbation with their local losses; Mixing and W^T also with local losses.
+- Row (c) trains the guessed methods 10x as long as row (b); backprop's cell is its row-(b) run.
+"""

@@ -1,0 +1,32 @@
+# Figure 8 (A.4): the LocalMixer's train and test curves with and without local losses.
+
+
+localrules:
+    figure8,
+
+
+rule figure8:
+    input:
+        runs=run_files(TABLE1_RUNS["figure8"]),
+        metrics=run_files(TABLE1_RUNS["figure8"], "metrics.csv"),
+    output:
+        png=report(f"{FIGURES}/figure8.png", caption="../report/figure8.rst", category="Figure 8"),
+        pdf=f"{FIGURES}/figure8.pdf",
+        csv=f"{FIGURES}/figure8.csv",
+    params:
+        prefix=prefix_of("png"),
+        runs=TABLE1_RUNS["figure8"],
+        preset=preset_name,
+        code=code_of("report.figures", "report.tables"),
+    log:
+        f"{TREE}/logs/figure8.log",
+    resources:
+        runtime=15,
+        mem_mb=4000,
+    conda:
+        CONDA_ENV
+    container:
+        config["container"]
+    shell:
+        "python -m gradguess report figure8 --runs {params.runs} --out-prefix {params.prefix}"
+        " --preset {params.preset:q} > {log} 2>&1"
