@@ -53,7 +53,8 @@ def test_backprop_train_is_the_highest_in_most_cells():
 
 def _cell(dataset, depth, width, method, split):
     t = paper.table2()
-    row = t[(t.dataset == dataset) & (t.depth == depth) & (t.width == width) & (t.method == method) & (t.split == split)]
+    row = t[(t.dataset == dataset) & (t.depth == depth) & (t.width == width) & (t.method == method)
+            & (t.split == split)]
     assert len(row) == 1
     return row.iloc[0]["mean"], row.iloc[0]["std"]
 

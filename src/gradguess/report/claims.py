@@ -210,8 +210,9 @@ def check_self_sharpening(artifacts) -> Verdict:
         cell = t.loc[(depth, width)]
         ss = cell.loc["self_sharpening"]
         gap = cell["train"] - cell["test"]
-        found[(depth, width)] = (ss["train"] > 95 and "backprop" in cell.index and ss["test"] < cell.loc["backprop", "test"]
-                                 and gap.idxmax() == "self_sharpening", float(ss["train"]), float(ss["test"]))
+        below_backprop = "backprop" in cell.index and ss["test"] < cell.loc["backprop", "test"]
+        found[(depth, width)] = (ss["train"] > 95 and below_backprop and gap.idxmax() == "self_sharpening",
+                                 float(ss["train"]), float(ss["test"]))
     if not found:
         raise NotMeasured("table2 has no self_sharpening on CIFAR10")
     ok = any(v[0] for v in found.values())
@@ -234,7 +235,10 @@ def check_subspace(artifacts) -> Verdict:
 def check_downstream_layers(artifacts) -> Verdict:
     df = _curves(artifacts)
     df = df[df["method"] == "downstream"]
-    layers = df["options"].map(lambda o: json.loads(o if isinstance(o, str) and o else "{}").get("layers", 1)) if "options" in df else 1
+    def layers(options) -> int:
+        return json.loads(options if isinstance(options, str) and options else "{}").get("layers", 1)
+
+    layers = df["options"].map(layers) if "options" in df else 1
     acc = final_train(df.assign(layers=layers), ["layers"])
     if not {1, 2} <= set(acc.index):
         raise NotMeasured("curves lack 1- and 2-layer downstream runs")

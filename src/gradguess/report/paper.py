@@ -2,7 +2,8 @@
 
     load()          the whole file, parsed (cached)
     figure1()       one row per method: method, cosine_mean, cosine_std, effectiveness_mean, effectiveness_std, certain
-    table1()        one row per (row, method): row, letter, label, quoted, method, value, delta, absent, certain, suspect
+    table1()        one row per (row, method): row, letter, label, quoted, method, value, delta, absent, certain,
+                    suspect
     table2()        one row per cell: dataset, depth, width, method, split, mean, std, certain, suspect, note
     text_numbers()  one row per number stated in the prose: id, value, unit, section, figure, table, quote, note
 """
