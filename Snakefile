@@ -24,6 +24,7 @@ include: "workflow/rules/figure2.smk"
 include: "workflow/rules/figure10.smk"
 include: "workflow/rules/table1.smk"
 include: "workflow/rules/figure8.smk"
+include: "workflow/rules/comparison.smk"
 include: "workflow/rules/paper_readme.smk"
 include: "workflow/rules/cleanup.smk"
 

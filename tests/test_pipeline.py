@@ -104,15 +104,15 @@ def test_quick_preset_plans_every_rule(tmp_path):
                            "jacobian_spectra", "figure7", "train_replicates", "figure5", "measure_subspace",
                            "class_images", "figure2", "figure10", "table1", "figure8", "paper_readme", "total"}
     # Table 2: datasets x architectures x methods, seeds inside a job; Figure 4: the cosine-matched run and
-    # four SGD variants; Figure 6: 3 optimizers x 2 lrs x 2 methods, less the 2 that are Table 2's runs;
+    # four SGD variants; Figure 6: 3 optimizers x 2 lrs x 1 method, less the 1 that is Table 2's run;
     # Figure 7: 2- and 3-layer downstream (the rest are Table 2's runs, and so is the Jacobian's backprop run);
     # Table 1: 4 LocalMixer methods x 3 rows, less backprop's row (c) (its row (b) run); Figure 8: 3 more
-    assert counts["train"] == DATASETS * 2 * METHODS + 5 + 10 + 2 + 11 + 3
+    assert counts["train"] == DATASETS * 2 * METHODS + 5 + 5 + 2 + 11 + 3
     assert counts["measure_guesses"] == 5             # epochs 0..4 of the trajectory
     # Figure 5: its top runs are Table 2's (monitored); one replicate job per power
     assert counts["train_replicates"] == 2
-    # Figure 1's trajectory, and one per (depth, width) of Figures 2 and 10 (2 depths x 2 widths)
-    assert counts["capture_trajectory"] == 5 and counts["measure_subspace"] == 4
+    # Figure 1's trajectory, and one per (depth, width) of Figures 2 and 10 (2 depths x 1 width)
+    assert counts["capture_trajectory"] == 3 and counts["measure_subspace"] == 2
     paths = planned_paths(out.stdout)
     assert paths and all(p.startswith(("results/quick/", "paper_figures/quick/")) for p in paths), paths[:5]
 
@@ -174,7 +174,7 @@ def test_quick_run_makes_every_artifact_stamped_quick(quick_run):
     # Figure 6: one chosen learning rate per optimizer and method; Figure 4's cosine-matched run took W^T's
     # cosine from our Figure 1 table
     sweep = pd.read_csv(figures / "figure6.csv")
-    assert sweep.groupby(["optimizer", "method"])["chosen"].sum().eq(1).all() and len(sweep) == 12
+    assert sweep.groupby(["optimizer", "method"])["chosen"].sum().eq(1).all() and len(sweep) == 6
     figure1 = pd.read_csv(figures / "figure1_table.csv")
     wt_cosine = figure1[(figure1["method"] == "wt") & (figure1["mode"] == "joint")]["cosine_mean"].iloc[0]
     matched = json.loads(next((quick_run / "results" / "quick" / "runs").glob(
@@ -193,7 +193,7 @@ def test_quick_run_makes_every_artifact_stamped_quick(quick_run):
     assert len(table1) == 12 and table1["paper"].notna().all() and set(table1["seeds"]) == {1}
     assert "Reported by Ren et al. (quoted)" in (figures / "table1.md").read_text()
     subspace = pd.read_csv(figures / "figure10.csv")
-    assert set(subspace["width"]) == {16, 32} and set(subspace["depth"]) == {3, 4}
+    assert set(subspace["width"]) == {32} and set(subspace["depth"]) == {3, 4}
     averaged = pd.read_csv(quick_run / "results" / "quick" / "figure4" / "averaging.csv")
     assert set(averaged["guesses"]) == {2, 4, 8, 16, 32, 64, 128, 256}
     # backprop is the oracle: it beats directional descent on every dataset and architecture
@@ -402,7 +402,7 @@ def test_quick_preset_on_a_real_slurm_cluster_in_grouped_submissions(tmp_path, s
     submitted = re.findall(r"submitted with SLURM jobid \d+ \(log: \S*/(?:rule|group)_(\w+?)/", text)
     # short jobs go in groups (profiles/slurm: short_train=8, measure_guesses=17), Figure 5's replicate
     # jobs with the short training jobs; data and aggregation rules ran here
-    trains = DATASETS * 2 * METHODS + 5 + 10 + 2 + 2
+    trains = DATASETS * 2 * METHODS + 5 + 5 + 2 + 2
     shorts = [s for s in submitted if s.startswith("short_train")]
     assert len(shorts) == -(-trains // 8)
     assert submitted.count("measure_guesses_measure_guesses") == 1

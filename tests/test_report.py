@@ -188,3 +188,35 @@ def test_table1_puts_each_run_in_its_column_beside_the_papers_cell():
     assert header[1:] == ["Backprop", "Ren et al. (2022)", "Mixing", "W^T"]
     assert body[0][:3] == ["Reported by Ren et al. (quoted)", "66.4", "69.3"]
     assert body[1][0].startswith("(a) Adam (5 epochs)") and "(paper 72.5)" in body[1][4] and body[1][3].startswith("–")
+
+
+def test_the_comparison_never_judges_toy_data_and_compares_the_papers_setting(tmp_path):
+    from gradguess.report import comparison
+
+    figures = tmp_path / "figs"
+    figures.mkdir()
+    # Table 2 on a toy dataset and on one of the paper's cells
+    pd.DataFrame([
+        {"dataset": "synthetic", "depth": 3, "width": 32, "method": "wt", "split": "train", "mean": 99.0},
+        {"dataset": "mnist", "depth": 6, "width": 1024, "method": "self_sharpening", "split": "train", "mean": 90.0},
+    ]).to_csv(figures / "table2.csv", index=False)
+    pd.DataFrame([{"method": "wt", "mode": "joint", "cosine_mean": 0.03, "one_step_effectiveness_mean": 1e-3},
+                  {"method": "directional", "mode": "", "cosine_mean": 3e-4, "one_step_effectiveness_mean": 1e-6}]
+                 ).to_csv(figures / "figure1_table.csv", index=False)
+    toy = comparison.write(figures, None, {"dataset": "synthetic", "depth": 6, "width": 64}, "synthetic", "test",
+                           tmp_path / "toy")
+    claims_ = toy[toy["kind"] == "claim"]
+    assert (claims_["status"] != "holds").all()
+    f1 = toy[toy["kind"] == "Figure 1"]
+    assert (f1["status"] == "not measured").all() and "the paper's: cifar10 6x1024" in f1["note"].iloc[0]
+    t2 = toy[toy["kind"] == "Table 2"]
+    compared = t2[t2["status"] == "compared"]
+    assert list(compared["key"]) == ["mnist (6, 1024) self_sharpening train"]  # the toy row is in no paper cell
+    assert compared["difference"].iloc[0] == pytest.approx(90.0 - compared["paper"].iloc[0])
+    real = comparison.write(figures, None, {"dataset": "cifar10", "depth": 6, "width": 1024}, "cifar10", "test",
+                            tmp_path / "real")
+    f1 = real[(real["kind"] == "Figure 1") & (real["status"] == "compared")]
+    assert set(f1["key"]) == {"wt cosine", "wt 1-step effectiveness", "directional cosine",
+                              "directional 1-step effectiveness"}
+    text = (tmp_path / "real.md").read_text()
+    assert text.startswith("# The paper against ours") and "| `fig1_cosine_100x` |" in text

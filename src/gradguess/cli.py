@@ -252,6 +252,16 @@ def cmd_report_subspace(args) -> int:
     return 0
 
 
+def cmd_report_comparison(args) -> int:
+    import json
+
+    from gradguess.report import comparison
+
+    comparison.write(Path(args.figures), args.averaging, json.loads(args.trajectory), args.table1_dataset,
+                     args.preset, Path(args.out_prefix))
+    return 0
+
+
 def cmd_report_table1(args) -> int:
     from gradguess.report import figures, tables
 
@@ -579,6 +589,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out-prefix", required=True)
         p.add_argument("--preset", required=True)
         p.set_defaults(func=cmd_report_subspace, artifact=name)
+    p = r.add_parser("comparison", help="comparison.md/csv: the paper's numbers and claims against this preset's")
+    p.add_argument("--figures", required=True, help="the preset's paper_figures directory")
+    p.add_argument("--averaging", default=None, help="Figure 4 (left)'s averaging.csv")
+    p.add_argument("--trajectory", required=True, help='Figure 1\'s setting as JSON: {"dataset":..,"depth":..,"width":..}')
+    p.add_argument("--table1-dataset", default=None)
+    p.add_argument("--out-prefix", required=True)
+    p.add_argument("--preset", required=True)
+    p.set_defaults(func=cmd_report_comparison)
     p = r.add_parser("table1", help="Table 1 (CSV, Markdown, LaTeX): LocalMixer test accuracy beside the paper's")
     for row in ("adam", "augment", "augment-long"):
         p.add_argument(f"--{row}", nargs="*", default=[], help=f"run directories of row {row}")

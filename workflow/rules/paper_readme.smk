@@ -7,7 +7,9 @@ localrules:
 
 rule paper_readme:
     input:
-        artifacts=[path for paths in PAPER_FIGURES.values() for path in paths],
+        # the comparison with the paper first: it is what a reader looks for
+        artifacts=[rules.comparison.output.md, rules.comparison.output.csv,
+                   *(path for paths in PAPER_FIGURES.values() for path in paths)],
     output:
         readme=f"{FIGURES}/README.md",
         config=f"{FIGURES}/config.yaml",

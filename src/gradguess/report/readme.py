@@ -10,6 +10,9 @@ import yaml
 from gradguess import io
 
 CATALOGUE = {
+    "comparison": ("The paper against ours: every claim with its verdict (holds / does not hold / not measured at "
+                   "this preset) and every number of Figure 1's table, Table 2 and Table 1 beside ours",
+                   "the CSVs below, src/gradguess/report/paper_numbers.yaml"),
     "figure1": ("Figure 1 (left): cosine similarity of each method's guess along the 6x1024 backprop trajectory",
                 "<tree>/trajectories/… → <tree>/figure1/epoch_*.csv"),
     "figure1_table": ("Figure 1 (right): mean ± std over the trajectory (epochs from figure1.average_from_epoch) of "

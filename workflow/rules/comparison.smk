@@ -1,0 +1,35 @@
+# The paper against ours: every number and claim of the paper beside this preset's (issue: comparison first).
+
+
+localrules:
+    comparison,
+
+
+rule comparison:
+    input:
+        figures=[f for name, files in PAPER_FIGURES.items() for f in files if f.endswith(".csv")],
+        averaging=f"{TREE}/figure4/averaging.csv" if "figure4" in FIGURES_ON else [],
+    output:
+        md=report(f"{FIGURES}/comparison.md", caption="../report/comparison.rst", category="0 Comparison"),
+        csv=f"{FIGURES}/comparison.csv",
+    params:
+        prefix=prefix_of("md"),
+        figures=dirname_of("md"),
+        averaging=lambda wildcards, input: f"--averaging {input.averaging}" if input.averaging else "",
+        trajectory=json.dumps({k: TRAJ[k] for k in ("dataset", "depth", "width")}),
+        table1_dataset=config["table1"]["dataset"],
+        preset=preset_name,
+        code=code_of("report.comparison", "report.claims", "report.paper"),
+    log:
+        f"{TREE}/logs/comparison.log",
+    resources:
+        runtime=15,
+        mem_mb=4000,
+    conda:
+        CONDA_ENV
+    container:
+        config["container"]
+    shell:
+        "python -m gradguess report comparison --figures {params.figures:q} {params.averaging}"
+        " --trajectory {params.trajectory:q} --table1-dataset {params.table1_dataset}"
+        " --out-prefix {params.prefix:q} --preset {params.preset:q} > {log} 2>&1"
