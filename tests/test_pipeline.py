@@ -102,7 +102,8 @@ def test_quick_preset_plans_every_rule(tmp_path):
     assert set(counts) == {"all", "prepare_data", "capture_trajectory", "measure_guesses", "figure1", "train",
                            "gather_runs", "table2", "figure3", "figure11", "average_guesses", "figure4", "figure6",
                            "jacobian_spectra", "figure7", "train_replicates", "figure5", "measure_subspace",
-                           "class_images", "figure2", "figure10", "table1", "figure8", "paper_readme", "total"}
+                           "class_images", "figure2", "figure10", "table1", "figure8", "comparison", "paper_readme",
+                           "total"}
     # Table 2: datasets x architectures x methods, seeds inside a job; Figure 4: the cosine-matched run and
     # four SGD variants; Figure 6: 3 optimizers x 2 lrs x 1 method, less the 1 that is Table 2's run;
     # Figure 7: 2- and 3-layer downstream (the rest are Table 2's runs, and so is the Jacobian's backprop run);
@@ -156,7 +157,7 @@ def test_quick_run_makes_every_artifact_stamped_quick(quick_run):
                  "figure6.csv", "figure6_curves.csv", "figure7.png", "figure7.pdf", "figure7.csv", "figure5.png",
                  "figure5.pdf", "figure5.csv", "figure2.png", "figure2.pdf", "figure2.csv", "figure10.png",
                  "figure10.pdf", "figure10.csv", "table1.csv", "table1.md", "table1.tex", "figure8.png",
-                 "figure8.pdf", "figure8.csv", "README.md", "config.yaml"):
+                 "figure8.pdf", "figure8.csv", "comparison.md", "comparison.csv", "README.md", "config.yaml"):
         assert (figures / name).stat().st_size > 0, name
         if name.endswith(".png"):
             assert name.removesuffix(".png") in (figures / "README.md").read_text()
@@ -188,6 +189,12 @@ def test_quick_run_makes_every_artifact_stamped_quick(quick_run):
     assert pd.read_csv(tree / "runs" / "synthetic" / "d3-w32" / "wt" / "e3" / "seed0" / "monitor.csv").empty
     replicates = sorted(p.name for p in (tree / "replicates" / "synthetic" / "d6-w32" / "wt_sv_power-p2" / "e3").glob("seed*"))
     assert replicates == ["seed0", "seed1", "seed2"]
+    # the comparison comes first in the README, and judges nothing on data the paper did not use
+    assert readme.index("comparison.md") < readme.index("table2.csv")
+    compared = pd.read_csv(figures / "comparison.csv")
+    assert "holds" not in set(compared[compared["kind"] == "claim"]["status"])
+    assert set(compared[compared["kind"] != "claim"]["status"]) <= {"not measured", "quoted by the paper",
+                                                                   "not readable in the paper"}
     # Table 1 on the tiny LocalMixer: every cell filled, each beside the paper's number
     table1 = pd.read_csv(figures / "table1.csv")
     assert len(table1) == 12 and table1["paper"].notna().all() and set(table1["seeds"]) == {1}
@@ -385,8 +392,9 @@ def slurm():
 # This cluster has no GPUs and no accounting database: ask for no GPUs (as a CPU cluster's config
 # would), poll squeue, and give each grouped submission the node's memory and cores.
 CPU_CLUSTER = {"resources": {"train": {"gpu": 0}, "trajectory": {"gpu": 0}, "cosine": {"gpu": 0}},
-               # Figures 2 and 10 add only more of the same kinds of jobs (trajectories, analyses): left out for time
-               "figures": ["figure1", "table2", "figure3", "figure11", "figure4", "figure6", "figure7", "figure5"]}
+               # the other figures add only more of the same kinds of jobs (runs, trajectories, analyses): left
+               # out for time; Figure 5 stays for its replicate jobs
+               "figures": ["figure1", "table2", "figure3", "figure11", "figure5"]}
 LOCAL_SLURM = ("--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "1",
                "--resources", "mem_mb=7800", "gpu=1", "--cores", "2")
 
@@ -402,13 +410,12 @@ def test_quick_preset_on_a_real_slurm_cluster_in_grouped_submissions(tmp_path, s
     submitted = re.findall(r"submitted with SLURM jobid \d+ \(log: \S*/(?:rule|group)_(\w+?)/", text)
     # short jobs go in groups (profiles/slurm: short_train=8, measure_guesses=17), Figure 5's replicate
     # jobs with the short training jobs; data and aggregation rules ran here
-    trains = DATASETS * 2 * METHODS + 5 + 5 + 2 + 2
+    trains = DATASETS * 2 * METHODS + 2
     shorts = [s for s in submitted if s.startswith("short_train")]
     assert len(shorts) == -(-trains // 8)
     assert submitted.count("measure_guesses_measure_guesses") == 1
-    assert set(submitted) - set(shorts) == {"measure_guesses_measure_guesses", "capture_trajectory",
-                                            "average_guesses", "jacobian_spectra"}
-    assert len(submitted) == len(shorts) + 4
+    assert set(submitted) - set(shorts) == {"measure_guesses_measure_guesses", "capture_trajectory"}
+    assert len(submitted) == len(shorts) + 2
     assert (wf / "results" / "quick" / "replicates" / "synthetic" / "d6-w32" / "wt_sv_power-p2" / "e3" / "seed2"
             / "monitor.csv").exists()
     assert (runs["status"] == "completed").all() and len(runs) == DATASETS * 2 * METHODS * 2
