@@ -263,7 +263,7 @@ def cmd_report_comparison(args) -> int:
 
 
 def cmd_report_table1(args) -> int:
-    from gradguess.report import figures, tables
+    from gradguess.report import tables
 
     rows = {"adam": args.adam, "augment": args.augment, "augment_long": args.augment_long}
     curves = tables.load_runs([r for runs in rows.values() for r in runs])
