@@ -436,3 +436,39 @@ def test_a_cluster_that_requires_an_account_stops_before_submitting(tmp_path, sl
     assert out.returncode != 0
     assert "requires an account" in out.stderr and "slurm_account=YOUR_ACCOUNT" in out.stderr
     assert "submitted with SLURM" not in out.stdout + out.stderr
+
+
+SHARED_DATA = REPO.parent / "shared" / "data"
+LAPTOP_SOURCES = {"data": {"sources": {"mnist": str(SHARED_DATA / "mnist"), "cifar10": str(SHARED_DATA / "cifar10")}}}
+
+
+def laptop_workflow(tmp_path):
+    if not (SHARED_DATA / "mnist").is_dir() or not (SHARED_DATA / "cifar10").is_dir():
+        pytest.skip(f"the laptop preset needs real MNIST and CIFAR-10 under {SHARED_DATA}")
+    wf = copy_workflow(tmp_path / "wf")
+    (wf / "local.yaml").write_text(yaml.safe_dump(LAPTOP_SOURCES))
+    return wf
+
+
+def test_laptop_preset_plans_the_papers_settings_on_real_data(tmp_path):
+    wf = laptop_workflow(tmp_path)
+    out = snakemake(wf, "-n", "-p", "--configfile", "presets/laptop.yaml", "local.yaml")
+    counts = job_counts(out.stdout)
+    assert counts["capture_trajectory"] >= 1 and counts["comparison"] == 1
+    assert "results/laptop/trajectories/cifar10/d6-w1024/e3/seed0/result.json" in out.stdout
+    for arch in ("d3-w128", "d6-w128"):
+        for method in ("directional", "wt", "backprop"):
+            assert f"results/laptop/runs/mnist/{arch}/{method}/e5/seed0/result.json" in out.stdout
+    assert "--dataset cifar10" in out.stdout and "--width 1024" in out.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("GRADGUESS_RUN_SLOW") != "1", reason="an hour on 2 cores: GRADGUESS_RUN_SLOW=1")
+def test_laptop_preset_runs_and_compares_real_numbers(tmp_path):
+    wf = laptop_workflow(tmp_path)
+    snakemake(wf, "--profile", "profiles/local", "--configfile", "presets/laptop.yaml", "local.yaml", timeout=4 * 3600)
+    compared = pd.read_csv(wf / "paper_figures" / "laptop" / "comparison.csv")
+    table2 = compared[(compared["kind"] == "Table 2") & (compared["status"] == "compared")]
+    assert len(table2) >= 2 * 2 * METHODS - 2  # MNIST, two architectures, both splits (a few paper cells unreadable)
+    figure1 = compared[(compared["kind"] == "Figure 1") & (compared["status"] == "compared")]
+    assert not figure1.empty
