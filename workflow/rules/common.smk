@@ -253,7 +253,7 @@ def table1_runs():
             epochs = t["epochs"]["augment" if row == "augment_long" and method == "backprop" else row]
             s = named_settings(name, t["dataset"], 1, 1, epochs)  # depth, width: unused by a LocalMixer
             s.update(optimizer=t["optimizer"], lr=t["lr"], weight_decay=t["weight_decay"], batch_size=t["batch_size"],
-                     augment=row != "adam", seeds=[int(x) for x in t["seeds"] or SEEDS])
+                     augment=row != "adam")
             runs[row].append(request(f"{name}-{'aug' if row != 'adam' else 'adam'}", t["dataset"], 1, 1, epochs, s,
                                      mixer=t["mixer"]))
     runs["figure8"] = [r for r in runs["adam"]]
