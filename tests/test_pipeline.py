@@ -234,7 +234,8 @@ def test_changing_one_methods_lr_reruns_exactly_its_runs_and_what_depends_on_the
     # the default run and now is a run of its own
     assert counts.pop("train") == DATASETS * 2 + 1
     assert counts == {"gather_runs": 1, "table2": 1, "figure3": 1, "figure11": 1, "figure4": 1, "figure5": 1,
-                      "figure6": 1, "figure7": 1, "paper_readme": 1, "all": 1, "total": counts["total"]}
+                      "figure6": 1, "figure7": 1, "comparison": 1, "paper_readme": 1, "all": 1,
+                      "total": counts["total"]}
     trained = re.findall(r"gradguess train .*--method (\w+)", out.stdout)
     assert set(trained) == {"wt"} and "--lr 0.003" in out.stdout
     assert "results/quick/runs/synthetic/d3-w32/wt-adamw-lr0.001/e3" in out.stdout
