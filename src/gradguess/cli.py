@@ -76,17 +76,22 @@ def cmd_data_prepare(args) -> int:
     return 0
 
 
-def cmd_cosine(args) -> int:
+def _checkpoint_and_data(args, what: str):
+    """The device, the model at --checkpoint and the --dataset, for a measurement at fixed weights."""
     from gradguess import data as datasets
-    from gradguess.analyses.guesses import MethodSpec, measure
-    from gradguess.models import load_model
     from gradguess.device import log_device, resolve_device
+    from gradguess.models import load_model
+
+    device = resolve_device(args.device)
+    log_device(device, what)
+    return load_model(args.checkpoint, device), datasets.load(args.dataset, args.data_root, device=device)
+
+
+def cmd_cosine(args) -> int:
+    from gradguess.analyses.guesses import MethodSpec, measure
 
     specs = [MethodSpec.parse(m) for m in args.methods]
-    device = resolve_device(args.device)
-    log_device(device, "measurement")
-    model = load_model(args.checkpoint, device)
-    data = datasets.load(args.dataset, args.data_root, device=device)
+    model, data = _checkpoint_and_data(args, "measurement")
     rows = measure(model, data.x_train, data.y_train, specs, args.modes, args.batches, args.batch_size, args.seed,
                    epoch=args.epoch)
     stamp = {"checkpoint": str(args.checkpoint)}
@@ -105,17 +110,11 @@ def cmd_cosine(args) -> int:
 
 
 def cmd_averaging(args) -> int:
-    from gradguess import data as datasets
     from gradguess.analyses.averaging import averaging
     from gradguess.analyses.guesses import MethodSpec
-    from gradguess.device import log_device, resolve_device
-    from gradguess.models import load_model
 
     specs = [MethodSpec.parse(m) for m in args.methods]
-    device = resolve_device(args.device)
-    log_device(device, "guess averaging")
-    model = load_model(args.checkpoint, device)
-    data = datasets.load(args.dataset, args.data_root, device=device)
+    model, data = _checkpoint_and_data(args, "guess averaging")
     rows = averaging(model, data.x_train, data.y_train, [(s.name, dict(s.options)) for s in specs], args.examples,
                      args.max_guesses, args.batch_size, chunk=args.chunk, seed=args.seed)
     io.write_csv(args.out, rows, ["method", "example", "guesses", "cosine"])
@@ -125,8 +124,6 @@ def cmd_averaging(args) -> int:
 
 def cmd_jacobian(args) -> int:
     import json
-
-    import torch
 
     from gradguess import data as datasets
     from gradguess.analyses.jacobian import spectra
@@ -139,8 +136,7 @@ def cmd_jacobian(args) -> int:
     trained = load_model(Path(args.run) / "weights.pt", device)
     data = datasets.load(config["dataset"], args.data_root, device=device)
     init = build_seeded(data.in_features, data.num_classes, config["depth"], config["width"], config["seed"]).to(device)
-    pick = torch.randperm(len(data.x_train), generator=torch.Generator().manual_seed(args.seed))[:args.examples]
-    x = data.x_train[pick.to(device)]
+    x, _ = _examples(data, args.examples, args.seed)
     rows = [{"state": state, **row} for state, model in (("initialisation", init), ("trained", trained))
             for row in spectra(model, x, args.layer, args.depths)]
     io.write_csv(args.out, rows, ["state", "k", "index", "singular_value", "effective_rank"])
