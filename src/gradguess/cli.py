@@ -237,14 +237,13 @@ def cmd_report_subspace(args) -> int:
     curves = pd.concat([pd.read_csv(p) for p in args.subspace], ignore_index=True)
     if args.artifact == "figure2":
         images = pd.read_csv(args.images)
-        images = pd.concat([images, pd.DataFrame({"panel": "left"}, index=images.index)], axis=1)  # one block
         figures.figure2(images, curves, args.out_prefix, args.preset)
-        data = pd.concat([curves.assign(panel="right"), images], ignore_index=True)
+        # the left panel's pictures apart: one pixel column each, which would pad every curve row
+        images = pd.concat([images, pd.DataFrame({"preset": args.preset}, index=images.index)], axis=1)
+        io.write_text(f"{args.out_prefix}_images.csv", images.to_csv(index=False))
     else:
         figures.figure10(curves, args.out_prefix, args.preset)
-        data = curves
-    data = pd.concat([data, pd.DataFrame({"preset": args.preset}, index=data.index)], axis=1)
-    io.write_text(f"{args.out_prefix}.csv", data.to_csv(index=False))
+    io.write_text(f"{args.out_prefix}.csv", curves.assign(preset=args.preset).to_csv(index=False))
     return 0
 
 

@@ -516,7 +516,7 @@ PAPER_FIGURES = {name: files for name, files in {
     "figure6": figure_files("figure6", ("png", "pdf", "csv")) + [f"{FIGURES}/figure6_curves.csv"],
     "figure7": figure_files("figure7", ("png", "pdf", "csv")),
     "figure5": figure_files("figure5", ("png", "pdf", "csv")),
-    "figure2": figure_files("figure2", ("png", "pdf", "csv")),
+    "figure2": figure_files("figure2", ("png", "pdf", "csv")) + [f"{FIGURES}/figure2_images.csv"],
     "figure10": figure_files("figure10", ("png", "pdf", "csv")),
     "table1": figure_files("table1", ("csv", "md", "tex")),
     "figure8": figure_files("figure8", ("png", "pdf", "csv")),

@@ -78,6 +78,7 @@ rule figure2:
         png=report(f"{FIGURES}/figure2.png", caption="../report/figure2.rst", category="Figure 2"),
         pdf=f"{FIGURES}/figure2.pdf",
         csv=f"{FIGURES}/figure2.csv",
+        images=f"{FIGURES}/figure2_images.csv",
     params:
         prefix=prefix_of("png"),
         preset=preset_name,

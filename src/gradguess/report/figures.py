@@ -325,11 +325,14 @@ def _class_grid(fig, spec, images: pd.DataFrame, state: str):
     classes = sorted(rows["class"].unique())
     grid = spec.subgridspec(len(IMAGE_ROWS), len(classes), wspace=0.05, hspace=0.05)
     pixels = [c for c in rows.columns if c.startswith("p") and c[1:].isdigit()]
+    values = rows[pixels].to_numpy(float)  # once: indexing a frame of thousands of columns is slow
+    where = {(k, cls): i for i, (k, cls) in enumerate(zip(rows["kind"], rows["class"]))}
     for r, (kind, label) in enumerate(IMAGE_ROWS):
         for c, cls in enumerate(classes):
             ax = fig.add_subplot(grid[r, c])
-            row = rows[(rows["kind"] == kind) & (rows["class"] == cls)].iloc[0]
-            picture, style = _image(row[pixels].to_numpy(float), int(row["image_channels"]),
+            i = where[(kind, cls)]
+            row = rows.iloc[i]
+            picture, style = _image(values[i], int(row["image_channels"]),
                                     int(row["image_height"]), int(row["image_width"]))
             ax.imshow(picture, **style)
             ax.set_xticks([])

@@ -35,8 +35,10 @@ CATALOGUE = {
                 "figure5.csv: the data", "<tree>/runs/…/monitor.csv, <tree>/replicates/…/monitor.csv"),
     "figure2": ("Figure 2: per class, first principal directions of input gradients and of inputs, and a random "
                 "mix of inputs, at initialisation and trained (left); gradients projected onto the activations' "
-                "top-k directions and onto random subspaces (right); figure2.csv: the data",
-                "<tree>/figure2/class_images.csv, <tree>/figure2/subspace/…"),
+                "top-k directions and onto random subspaces (right); figure2.csv: the right panel's data",
+                "<tree>/figure2/subspace/…"),
+    "figure2_images": ("Figure 2 (left)'s pictures: one row per (state, kind, class), one column per pixel",
+                       "<tree>/figure2/class_images.csv"),
     "figure10": ("Figure 10: Figure 2 (right) per width, depth and layer; figure10.csv: the data",
                  "<tree>/figure2/subspace/…"),
     "table1": ("Table 1: LocalMixer CIFAR-10 test accuracy, backprop / Ren et al. / mixing / W^T, beside the paper's "
