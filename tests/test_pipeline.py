@@ -238,7 +238,7 @@ def test_changing_one_methods_lr_reruns_exactly_its_runs_and_what_depends_on_the
                       "total": counts["total"]}
     trained = re.findall(r"gradguess train .*--method (\w+)", out.stdout)
     assert set(trained) == {"wt"} and "--lr 0.003" in out.stdout
-    assert "results/quick/runs/synthetic/d3-w32/wt-adamw-lr0.001/e3" in out.stdout
+    assert "results/quick/runs/synthetic/d6-w32/wt-adamw-lr0.001/e3" in out.stdout
 
 
 def test_settings_that_cannot_change_a_result_rerun_nothing(quick_copy):
@@ -276,11 +276,12 @@ def test_the_library_code_a_result_depends_on_reruns_it_and_other_code_does_not(
     counts = job_counts(out.stdout)
     # every run of a W^T method: Table 2's, Figure 6's other optimizers and lrs, Figure 4's SGD twins, and
     # (through the Figure 1 measurements their cosine comes from) the cosine-matched runs; the LocalMixer's W^T
-    # runs (Table 1's three rows, Figure 8's without local losses); Figure 5's sv-power replicates
-    assert counts["train"] == DATASETS * 2 + 5 + 2 + 3 + 4 and counts["train_replicates"] == 2  # mixer: 3 + 1
+    # runs (Table 1's two rows, (c) being (b) here, and Figure 8's without local losses); Figure 5's sv-power
+    # replicates
+    assert counts["train"] == DATASETS + 5 + 2 + 3 + 3 and counts["train_replicates"] == 2  # mixer: 2 + 1
     assert set(re.findall(r"gradguess train .*--method (\w+)", out.stdout)) == {
         "wt", "wt_sv_power", "cosine_matched_directional"}
-    assert counts["measure_guesses"] == 5 and "capture_trajectory" not in counts
+    assert counts["measure_guesses"] == 3 and "capture_trajectory" not in counts
     assert "Params have changed" in out.stdout
 
     # a refactor that should keep the runs: --touch records the new code as up to date
@@ -289,7 +290,7 @@ def test_the_library_code_a_result_depends_on_reruns_it_and_other_code_does_not(
 
 
 def test_a_forced_job_trains_from_scratch(quick_copy):
-    run = quick_copy / "results" / "quick" / "runs" / "synthetic" / "d3-w32" / "wt" / "e3"
+    run = quick_copy / "results" / "quick" / "runs" / "synthetic" / "d6-w32" / "wt" / "e3"
     before = json.loads((run / "seed0" / "result.json").read_text())
     target = str((run / "seed0" / "result.json").relative_to(quick_copy))
     out = snakemake(quick_copy, "--profile", "profiles/local", *QUICK, "--cores", "1", "--forcerun", target)
@@ -345,13 +346,13 @@ def test_a_paper_tree_and_a_quick_tree_never_touch_each_other(quick_run):
 
 def test_cleanup_removes_only_checkpoints_nothing_will_resume(quick_copy):
     tree = quick_copy / "results" / "quick"
-    finished = tree / "runs" / "synthetic" / "d3-w32" / "wt" / "e3" / "seed0"
-    unfinished = tree / "runs" / "synthetic" / "d3-w32" / "backprop" / "e3" / "seed1"
+    finished = tree / "runs" / "synthetic" / "d6-w32" / "wt" / "e3" / "seed0"
+    unfinished = tree / "runs" / "synthetic" / "d6-w32" / "backprop" / "e3" / "seed1"
     (finished / "checkpoint-0000000000.pt").write_bytes(b"x" * 100)   # left by an older version
     (unfinished / "result.json").unlink()
     target = str((unfinished / "result.json").relative_to(quick_copy))
     shell = snakemake(quick_copy, "-n", "-p", target, *QUICK).stdout
-    found = re.search(r"synthetic/d3-w32/backprop/e3/seed\{seed\}/checkpoint-(\w+)\.pt", shell)
+    found = re.search(r"synthetic/d6-w32/backprop/e3/seed\{seed\}/checkpoint-(\w+)\.pt", shell)
     assert found, shell[-3000:]
     current = found.group(1)
     (unfinished / f"checkpoint-{current}.pt").write_bytes(b"y" * 100)    # an interrupted run: kept
@@ -412,7 +413,7 @@ def test_quick_preset_on_a_real_slurm_cluster_in_grouped_submissions(tmp_path, s
     submitted = re.findall(r"submitted with SLURM jobid \d+ \(log: \S*/(?:rule|group)_(\w+?)/", text)
     # short jobs go in groups (profiles/slurm: short_train=8, measure_guesses=17), Figure 5's replicate
     # jobs with the short training jobs; data and aggregation rules ran here
-    trains = DATASETS * 2 * METHODS + 2
+    trains = DATASETS * METHODS + 2
     shorts = [s for s in submitted if s.startswith("short_train")]
     assert len(shorts) == -(-trains // 8)
     assert submitted.count("measure_guesses_measure_guesses") == 1
@@ -420,7 +421,7 @@ def test_quick_preset_on_a_real_slurm_cluster_in_grouped_submissions(tmp_path, s
     assert len(submitted) == len(shorts) + 2
     assert (wf / "results" / "quick" / "replicates" / "synthetic" / "d6-w32" / "wt_sv_power-p2" / "e3" / "seed2"
             / "monitor.csv").exists()
-    assert (runs["status"] == "completed").all() and len(runs) == DATASETS * 2 * METHODS * 2
+    assert (runs["status"] == "completed").all() and len(runs) == DATASETS * METHODS * 2
     assert (wf / "paper_figures" / "quick" / "README.md").exists()
 
 
