@@ -135,7 +135,8 @@ def _monitored_run(root, name, method, seeds, options=None, rows=4, empty=False)
     for seed in seeds:
         d = run / f"seed{seed}"
         d.mkdir(parents=True)
-        (d / "config.json").write_text(json.dumps({"seed": seed, "method": method, "method_options": options or {}}))
+        (d / "config.json").write_text(json.dumps({"seed": seed, "method": method, "method_options": options or {},
+                                                   "dataset": "cifar10", "depth": 6, "width": 128}))
         frame = pd.DataFrame({"step": range(0, 10 * rows, 10), "epoch": 1, "cosine": [0.1 * (i + 1) for i in range(rows)],
                               "cosine_layers.0": 0.2, "rank_layers.0": [30.0 - i for i in range(rows)]})
         (frame.iloc[:0] if empty else frame).to_csv(d / "monitor.csv", index=False)
@@ -147,6 +148,7 @@ def test_monitors_are_gathered_per_seed_with_the_power_and_an_unmonitored_run_is
     monitors = tables.load_monitors(runs)
     assert len(monitors) == 2 * 3 * 4 and sorted(monitors["power"].unique()) == [0.5, 2.0]
     assert set(monitors.groupby("power")["seed"].nunique()) == {3}
+    assert set(zip(monitors["dataset"], monitors["depth"], monitors["width"])) == {("cifar10", 6, 128)}  # the claims'
     figures.figure5(monitors, pd.DataFrame(columns=["run", "method", "epoch", "train_acc", "test_acc"]), monitors,
                     tmp_path / "figure5", "test")
     assert (tmp_path / "figure5.png").stat().st_size > 0
@@ -220,3 +222,30 @@ def test_the_comparison_never_judges_toy_data_and_compares_the_papers_setting(tm
                               "directional 1-step effectiveness"}
     text = (tmp_path / "real.md").read_text()
     assert text.startswith("# The paper against ours") and "| `fig1_cosine_100x` |" in text
+
+
+def test_the_comparison_compares_table1_only_on_the_papers_mixer(tmp_path):
+    from gradguess.report import claims, comparison
+
+    figures = tmp_path / "figs"
+    figures.mkdir()
+    traj = {"dataset": "cifar10", "depth": 6, "width": 1024}
+
+    def table1(arch):
+        pd.DataFrame([{"row": row, "column": column, "run": f"results/x/runs/cifar10/{arch}/{column}/e5",
+                       "test_acc_mean": value} for row, column, value in
+                      (("adam", "wt", 73.0), ("adam", "ren_et_al", 70.0))]).to_csv(figures / "table1.csv", index=False)
+
+    table1("mixer-b2-c16-p16-g2")
+    toy = comparison.write(figures, None, traj, "cifar10", "test", tmp_path / "toy")
+    t1 = toy[toy["kind"] == "Table 1"]
+    assert set(t1["status"]) <= {"not measured", "quoted by the paper"}
+    assert "mixer-b2-c16-p16-g2" in " ".join(t1["note"].dropna())
+    assert toy.set_index("id").loc["table1_wt_beats_ren", "status"] == "not measured"
+    table1(claims.PAPER_MIXER)
+    real = comparison.write(figures, None, traj, "cifar10", "test", tmp_path / "real")
+    compared = real[(real["kind"] == "Table 1") & (real["status"] == "compared")].set_index("key")
+    assert sorted(compared["ours"]) == [70.0, 73.0] and all("Adam" in k for k in compared.index)
+    assert real.set_index("id").loc["table1_wt_beats_ren", "status"] == "holds"
+    assert comparison.write(figures, None, traj, "synthetic", "test", tmp_path / "syn").set_index("id").loc[
+        "table1_wt_beats_ren", "status"] == "not measured"

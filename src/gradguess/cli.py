@@ -253,7 +253,7 @@ def cmd_report_comparison(args) -> int:
     from gradguess.report import comparison
 
     comparison.write(Path(args.figures), args.averaging, json.loads(args.trajectory), args.table1_dataset,
-                     args.preset, Path(args.out_prefix))
+                     args.preset, Path(args.out_prefix), json.loads(args.jacobian) if args.jacobian else None)
     return 0
 
 
@@ -588,7 +588,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figures", required=True, help="the preset's paper_figures directory")
     p.add_argument("--averaging", default=None, help="Figure 4 (left)'s averaging.csv")
     p.add_argument("--trajectory", required=True, help='Figure 1\'s setting as JSON: {"dataset":..,"depth":..,"width":..}')
-    p.add_argument("--table1-dataset", default=None)
+    p.add_argument("--table1-dataset", default=None, help="Table 1's and Figure 8's data set")
+    p.add_argument("--jacobian", default=None, help="Figure 7 (right)'s setting as JSON, like --trajectory")
     p.add_argument("--out-prefix", required=True)
     p.add_argument("--preset", required=True)
     p.set_defaults(func=cmd_report_comparison)

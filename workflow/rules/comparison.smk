@@ -18,6 +18,7 @@ rule comparison:
         averaging=lambda wildcards, input: f"--averaging {input.averaging}" if input.averaging else "",
         trajectory=json.dumps({k: TRAJ[k] for k in ("dataset", "depth", "width")}),
         table1_dataset=config["table1"]["dataset"],
+        jacobian=json.dumps({k: config["figure7"]["jacobian"][k] for k in ("dataset", "depth", "width")}),
         preset=preset_name,
         code=code_of("report.comparison", "report.claims", "report.paper"),
     log:
@@ -31,5 +32,5 @@ rule comparison:
         config["container"]
     shell:
         "python -m gradguess report comparison --figures {params.figures:q} {params.averaging}"
-        " --trajectory {params.trajectory:q} --table1-dataset {params.table1_dataset}"
+        " --trajectory {params.trajectory:q} --table1-dataset {params.table1_dataset} --jacobian {params.jacobian:q}"
         " --out-prefix {params.prefix:q} --preset {params.preset:q} > {log} 2>&1"

@@ -22,8 +22,22 @@ def _read(path: Path | None) -> pd.DataFrame | None:
     return pd.read_csv(path) if path is not None and Path(path).is_file() else None
 
 
-def artifacts(figures: Path, averaging: Path | None, trajectory: dict) -> dict[str, pd.DataFrame]:
-    """The claims' inputs (see claims.py) from the files a preset wrote; `trajectory`: Figure 1's setting."""
+def _arch(runs: pd.Series) -> pd.Series:
+    """A LocalMixer run's architecture from its directory (mixer-b<blocks>-c<channels>-p<patch>-g<groups>)."""
+    return runs.astype(str).str.extract(r"(mixer-b\d+-c\d+-p\d+-g\d+)", expand=False)
+
+
+def _panel(df: pd.DataFrame | None, panel: str) -> pd.DataFrame | None:
+    if df is None or "panel" not in df:
+        return None
+    rows = df[df["panel"] == panel]
+    return rows if not rows.empty else None
+
+
+def artifacts(figures: Path, averaging: Path | None, trajectory: dict, table1_dataset: str | None = None,
+              jacobian: dict | None = None) -> dict[str, pd.DataFrame]:
+    """The claims' inputs (see claims.py) from the files a preset wrote; `trajectory`: Figure 1's setting,
+    `jacobian`: Figure 7 (right)'s, `table1_dataset`: Table 1's (and Figure 8's) data set."""
     figures, out = Path(figures), {}
     setting = {k: trajectory[k] for k in ("dataset", "depth", "width")}
     f1 = _read(figures / "figure1_table.csv")
@@ -39,6 +53,18 @@ def artifacts(figures: Path, averaging: Path | None, trajectory: dict) -> dict[s
     curves = [c[c["epoch"].notna()] for c in curves if "epoch" in c]
     if curves:
         out["curves"] = pd.concat(curves, ignore_index=True)
+    spectra = _panel(_read(figures / "figure7.csv"), "right")
+    if spectra is not None and jacobian:
+        out["spectra"] = spectra.drop(columns=["dataset", "depth", "width"], errors="ignore").assign(
+            **{k: jacobian[k] for k in ("dataset", "depth", "width")})
+    f5 = _read(figures / "figure5.csv")
+    for name, panel in (("monitors", "top: cosine"), ("sv_power", "bottom: cosine and first-layer effective rank")):
+        rows = _panel(f5, panel)
+        if rows is not None:
+            out[name] = rows
+    selection, sweep = _read(figures / "figure6.csv"), _read(figures / "figure6_curves.csv")
+    if selection is not None and sweep is not None:
+        out["sweep"] = sweep[sweep["run"].isin(selection.loc[selection["chosen"].astype(bool), "run"])]
     for name in ("figure10.csv", "figure2.csv"):
         sub = _read(figures / name)
         if sub is not None and "k" in sub:
@@ -46,8 +72,12 @@ def artifacts(figures: Path, averaging: Path | None, trajectory: dict) -> dict[s
             break
     t1 = _read(figures / "table1.csv")
     if t1 is not None and not t1.empty:
-        out["table1"] = pd.DataFrame({"row": t1["row"], "method": t1["column"].map(TABLE1_METHOD),
-                                      "value": t1["test_acc_mean"], "dataset": "cifar10"})
+        out["table1"] = pd.DataFrame({"row": t1["row"].map(TABLE1_ROW), "method": t1["column"].map(TABLE1_METHOD),
+                                      "value": t1["test_acc_mean"], "dataset": table1_dataset,
+                                      "arch": _arch(t1["run"])})
+    f8 = _read(figures / "figure8.csv")
+    if f8 is not None and not f8.empty:
+        out["mixer_curves"] = f8.assign(arch=_arch(f8["run"]))
     return out
 
 
@@ -97,12 +127,15 @@ def numbers(arts: dict[str, pd.DataFrame], trajectory: dict, table1_dataset: str
             rows.append(_row("Table 1", key, float(r.value), None, "quoted by the paper", "Ren et al. (2022)"))
             continue
         mine = None
-        if ours1 is not None and table1_dataset == "cifar10":
-            ours_row = {v: k for k, v in TABLE1_ROW.items()}.get(r.row)
-            mine = ours1[(ours1["row"] == ours_row) & (ours1["method"] == r.method)]
+        if ours1 is not None:
+            mine = ours1[(ours1["row"] == r.row) & (ours1["method"] == r.method) & (ours1["dataset"] == "cifar10")
+                         & (ours1["arch"] == claims.PAPER_MIXER)]
         if mine is None or mine.empty:
-            rows.append(_row("Table 1", key, float(r.value), None, "not measured",
-                             "" if table1_dataset in (None, "cifar10") else f"our Table 1 ran on {table1_dataset}"))
+            paper_setting = f"cifar10 {claims.PAPER_MIXER}"
+            where = sorted({f"{d} {a}" for d, a in zip(ours1["dataset"], ours1["arch"])}) if ours1 is not None else []
+            note = f"our Table 1 ran on {', '.join(where)}; the paper's: {paper_setting}" \
+                if where and paper_setting not in where else ""
+            rows.append(_row("Table 1", key, float(r.value), None, "not measured", note))
         else:
             rows.append(_row("Table 1", key, float(r.value), float(mine["value"].iloc[0]), "compared"))
     return pd.DataFrame(rows)
@@ -115,8 +148,8 @@ def _fmt(v) -> str:
 
 
 def write(figures: Path, averaging: Path | None, trajectory: dict, table1_dataset: str | None, preset: str,
-          out_prefix: Path) -> pd.DataFrame:
-    arts = artifacts(figures, averaging, trajectory)
+          out_prefix: Path, jacobian: dict | None = None) -> pd.DataFrame:
+    arts = artifacts(figures, averaging, trajectory, table1_dataset, jacobian)
     verdicts = claims.check_all(arts)
     nums = numbers(arts, trajectory, table1_dataset)
     out_prefix = Path(out_prefix)

@@ -67,7 +67,8 @@ def load_monitors(run_dirs: Iterable[str | Path]) -> pd.DataFrame:
             options = config.get("method_options") or {}
             frames.append(monitor.assign(run=str(run), name=run.parent.name, seed=config["seed"],
                                          method=config["method"], power=options.get("power"),
-                                         options=json.dumps(options, sort_keys=True)))
+                                         options=json.dumps(options, sort_keys=True), dataset=config["dataset"],
+                                         depth=config["depth"], width=config["width"]))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
