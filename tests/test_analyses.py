@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import gradguess.methods as M
-from gradguess.analyses.averaging import averaging, averaging_curve, guess_counts
+from gradguess.analyses.averaging import averaging, averaging_curve, directional_cosines, guess_counts
 from gradguess.analyses.jacobian import jacobians, spectra
 
 from gradguess.models import MLP
@@ -47,6 +47,25 @@ def test_averaged_directional_descent_is_unbiased_too():
     model, x, y = small_problem(width=8)
     c = curve("directional", model, x, y, 65536)
     assert c[65536] > 0.9 and c[65536] > c[16] + 0.3
+
+
+def test_directional_cosines_follow_the_distribution_of_averaged_guesses():
+    """The closed form against averaging real N-dimensional guesses (g·ε)ε, ε ~ N(0, I/N): same mean and spread."""
+    dim, counts, trials = 30, [2, 8, 32, 128], 3000
+    gen = torch.Generator().manual_seed(0)
+    g = torch.randn(dim, dtype=torch.float64, generator=gen)
+    brute = torch.empty(trials, len(counts), dtype=torch.float64)
+    for t in range(trials):
+        eps = torch.randn(counts[-1], dim, dtype=torch.float64, generator=gen) / dim ** 0.5
+        running = ((eps @ g)[:, None] * eps).cumsum(0)
+        brute[t] = torch.nn.functional.cosine_similarity(running[[n - 1 for n in counts]], g[None], dim=1)
+    closed = torch.tensor([directional_cosines(counts, dim, gen, "cpu") for _ in range(trials)], dtype=torch.float64)
+    for j, n in enumerate(counts):
+        se = (brute[:, j].var() / trials + closed[:, j].var() / trials).sqrt()
+        assert abs(brute[:, j].mean() - closed[:, j].mean()) < 4 * se, n
+        assert closed[:, j].std() == pytest.approx(float(brute[:, j].std()), rel=0.1), n
+    # and it grows with the guesses, as an unbiased estimator's mean must
+    assert closed[:, -1].mean() > closed[:, 0].mean() + 0.3
 
 
 def test_mixing_draws_on_the_examples_training_batch():

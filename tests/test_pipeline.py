@@ -470,6 +470,9 @@ def test_laptop_preset_plans_the_papers_settings_on_real_data(tmp_path):
     counts = job_counts(out.stdout)
     assert counts["capture_trajectory"] >= 1 and counts["comparison"] == 1
     assert "results/laptop/trajectories/cifar10/d6-w1024/e3/seed0/result.json" in out.stdout
+    # Figure 2 (right) and Figure 7 (right) on CIFAR-10 at the paper's architectures, for real verdicts
+    assert "results/laptop/trajectories/cifar10/d3-w1024/e5/seed0/result.json" in out.stdout
+    assert "results/laptop/runs/cifar10/d6-w256/backprop/e10/seed0/result.json" in out.stdout
     for arch in ("d3-w128", "d6-w128"):
         for method in ("directional", "wt", "backprop"):
             assert f"results/laptop/runs/mnist/{arch}/{method}/e5/seed0/result.json" in out.stdout

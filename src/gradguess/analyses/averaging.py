@@ -10,8 +10,8 @@ activations of e's training batch, its pool, not of the copies.
 
 Directional descent perturbs the weights, one guess per directional
 derivative; its derivative along ε is g·ε exactly (a test checks the JVP
-against backprop), so here it is computed as that dot product with the
-example's gradient, chunk by chunk, without a forward pass per guess.
+against backprop), and its averaged cosine has a closed form in a few random
+numbers per guess (`directional_cosines`), so no N-dimensional guess is drawn.
 """
 from __future__ import annotations
 
@@ -33,15 +33,26 @@ def guess_counts(max_guesses: int) -> list[int]:
     return counts if counts[-1] == max_guesses else counts + [max_guesses]
 
 
-def directional_sums(gradient: torch.Tensor, count: int, generator, chunk: int) -> torch.Tensor:
-    """Σ_k (g·ε_k) ε_k over `count` guesses ε ~ N(0, I/N), drawn `chunk` at a time."""
-    total = torch.zeros_like(gradient)
-    scale = 1.0 / math.sqrt(gradient.numel())
-    for start in range(0, count, chunk):
-        eps = torch.randn((min(chunk, count - start), gradient.numel()), generator=generator,
-                          device=gradient.device, dtype=gradient.dtype) * scale
-        total += (eps @ gradient) @ eps
-    return total
+def directional_cosines(counts: list[int], dim: int, generator, device) -> list[float]:
+    """Cosine between g and the sum of the first n estimates (g·ε)ε, ε ~ N(0, I/N) in N = `dim` dimensions, for each
+    n in `counts`, drawn exactly from its distribution.
+
+    Split each ε into a = ĝ·ε ~ N(0, 1/N) along g and ε⊥ across it: the sum of n estimates is |g| (S ĝ + V) with
+    S = Σ a² and V = Σ a ε⊥, so its cosine with g is S / √(S² + |V|²). Given the a's, V's growth over the guesses
+    m+1..n is Gaussian with variance (S_n − S_m)/N in each of the N − 1 directions across g. Drawing that costs
+    N numbers per count, not N per guess: 14 counts instead of 8192 guesses of 7.3M weights for the 6×1024 MLP.
+    """
+    s = torch.zeros((), dtype=torch.float64, device=device)
+    across = torch.zeros(dim - 1, dtype=torch.float64, device=device)
+    done, out = 0, []
+    for n in counts:
+        a = torch.randn(n - done, generator=generator, device=device, dtype=torch.float64) / math.sqrt(dim)
+        grown = a.square().sum()
+        across += torch.randn(dim - 1, generator=generator, device=device, dtype=torch.float64) * (grown / dim).sqrt()
+        s += grown
+        out.append(float(s / torch.sqrt(s * s + across.square().sum())))
+        done = n
+    return out
 
 
 def averaging_curve(model, x_pool, y_pool, index: int, method: str, options: dict, max_guesses: int,
@@ -54,15 +65,16 @@ def averaging_curve(model, x_pool, y_pool, index: int, method: str, options: dic
     est = methods.get(method, **options)
     if isinstance(est, methods.ActivationGuess):
         est.pool = x_pool  # activation mixing mixes the example's training batch; the others ignore it
+    counts = guess_counts(max_guesses)
+    if method == "directional":
+        return [{"guesses": n, "cosine": c} for n, c in zip(counts, directional_cosines(counts, g.numel(), generator,
+                                                                                         g.device))]
     total, done, rows = torch.zeros_like(g), 0, []
-    for n in guess_counts(max_guesses):
-        if method == "directional":
-            total += directional_sums(g.float(), n - done, generator, chunk).double()
-        else:
-            for start in range(done, n, chunk):
-                k = min(chunk, n - start)
-                mean = est.estimate(model, x.expand(k, *x.shape[1:]), y.expand(k), generator)
-                total += _flat(mean, names) * k
+    for n in counts:
+        for start in range(done, n, chunk):
+            k = min(chunk, n - start)
+            mean = est.estimate(model, x.expand(k, *x.shape[1:]), y.expand(k), generator)
+            total += _flat(mean, names) * k
         done = n
         rows.append({"guesses": n, "cosine": cosine(total / n, g)})
     return rows
