@@ -3,7 +3,8 @@ import pytest
 import torch
 
 import gradguess.methods as M
-from gradguess.analyses.averaging import averaging, averaging_curve, directional_cosines, guess_counts
+from gradguess.analyses.averaging import (averaging, averaging_curve, directional_cosines, guess_counts,
+                                           wt_limit_cosine)
 from gradguess.analyses.jacobian import jacobians, spectra
 
 from gradguess.models import MLP
@@ -41,6 +42,9 @@ def test_averaged_wt_levels_off_below_the_gradient():
     c = curve("wt", model, x, y, 8192)
     assert abs(c[8192] - c[4096]) < 0.01
     assert c[8192] < 0.95
+    # ... at the cosine of its mean estimate, M WᵀW M δ per layer, in closed form
+    limit = wt_limit_cosine(model, x[:1], y[:1])
+    assert limit < 0.95 and c[8192] == pytest.approx(limit, abs=0.01)
 
 
 def test_averaged_directional_descent_is_unbiased_too():
@@ -87,6 +91,11 @@ def test_averaging_rows_cover_every_method_and_example():
     assert {(r["method"], r["example"]) for r in rows} == {(m, e) for m in ("wt", "downstream:layers=1")
                                                             for e in range(3)}
     assert all(-1 <= r["cosine"] <= 1 for r in rows)
+    # W^T's rows carry the cosine its curve converges to, the same for every guess count of an example
+    limits = {r["example"]: r["limit"] for r in rows if r["method"] == "wt"}
+    first = torch.randperm(16, generator=torch.Generator().manual_seed(0))[:1]  # example 0: its seeded batch's first
+    assert limits[0] == pytest.approx(wt_limit_cosine(model, x[first], y[first]))
+    assert all("limit" not in r for r in rows if r["method"] != "wt")
 
 
 @pytest.mark.parametrize("layer,k", [(0, 1), (0, 2), (0, 4), (1, 3), (3, 2)])

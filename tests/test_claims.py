@@ -67,6 +67,8 @@ def test_fig4_saturation():
     assert check("fig4_saturation", averaging=averaging()).status == HOLDS
     assert check("fig4_saturation", averaging=averaging(ap_grows=False)).status == FAILS
     assert check("fig4_saturation", averaging=averaging(max_guesses=512)).status == NOT_MEASURED
+    with_limit = averaging().assign(limit=lambda d: d["method"].map({"wt": 0.31}))
+    assert "of its mean estimate (where it levels off): 0.31" in check("fig4_saturation", averaging=with_limit).detail
 
 
 def curves(finals, optimizer="sgd"):

@@ -117,7 +117,7 @@ def cmd_averaging(args) -> int:
     model, data = _checkpoint_and_data(args, "guess averaging")
     rows = averaging(model, data.x_train, data.y_train, [(s.name, dict(s.options)) for s in specs], args.examples,
                      args.max_guesses, args.batch_size, chunk=args.chunk, seed=args.seed)
-    io.write_csv(args.out, rows, ["method", "example", "guesses", "cosine"])
+    io.write_csv(args.out, rows, ["method", "example", "guesses", "cosine", "limit"])
     log.info("wrote %d rows to %s", len(rows), args.out)
     return 0
 

@@ -21,6 +21,7 @@ import torch
 
 from gradguess import methods
 from gradguess.metrics import cosine
+from gradguess.models import MLP
 
 
 def _flat(grads: dict, names) -> torch.Tensor:
@@ -53,6 +54,37 @@ def directional_cosines(counts: list[int], dim: int, generator, device) -> list[
         out.append(float(s / torch.sqrt(s * s + across.square().sum())))
         done = n
     return out
+
+
+def wt_limit_cosine(model, x, y) -> float:
+    """The cosine W^T's averaged estimates of one example converge to, as the guesses grow (an MLP, joint mode).
+
+    The mean of (δ·u)u is Cov(u) δ: M W_{i+1}ᵀ W_{i+1} M δ_i for a hidden layer's pre-activation gradient δ_i (§5)
+    and δ for the last layer, whose guess is N(0, I). Layer i's weights and bias see δ_i through the outer product
+    with its input x_i, so each layer counts 1 + |x_i|² times in the weight-space cosine.
+    """
+    x = x.flatten(1).double()
+    h, inputs, pre = x, [], []
+    for i, layer in enumerate(model.layers):
+        inputs.append(h)
+        s = torch.nn.functional.linear(h, layer.weight.double(), None if layer.bias is None else layer.bias.double())
+        s.retain_grad()
+        pre.append(s)
+        h = torch.relu(s) if i < len(model.layers) - 1 else s
+    torch.nn.functional.cross_entropy(h, y).backward()
+    dot = norm_mean = norm_g = 0.0
+    for i, (x_i, s) in enumerate(zip(inputs, pre)):
+        delta = s.grad[0]
+        if i < len(model.layers) - 1:
+            mask, w = (s[0] > 0).double(), model.layers[i + 1].weight.detach().double()
+            mean = mask * (w.T @ (w @ (mask * delta)))
+        else:
+            mean = delta
+        weight = 1 + float(x_i[0].detach().square().sum()) if model.layers[i].bias is not None else \
+            float(x_i[0].detach().square().sum())
+        dot, norm_mean, norm_g = (dot + weight * float(mean @ delta), norm_mean + weight * float(mean @ mean),
+                                  norm_g + weight * float(delta @ delta))
+    return dot / math.sqrt(norm_mean * norm_g)
 
 
 def averaging_curve(model, x_pool, y_pool, index: int, method: str, options: dict, max_guesses: int,
@@ -92,6 +124,9 @@ def averaging(model, x_train, y_train, method_specs: list[tuple[str, dict]], exa
         label = name + "".join(f":{k}={v}" for k, v in sorted(options.items()))
         for e in range(min(examples, len(batch))):
             generator = torch.Generator(device=device).manual_seed(seed * 1_000_003 + 7919 * e + 1)
+            # where W^T's curve is heading: its mean estimate's cosine (the same in either JVP mode)
+            limit = ({"limit": wt_limit_cosine(model, x_pool[e:e + 1], y_pool[e:e + 1])}
+                     if name == "wt" and isinstance(model, MLP) else {})
             for row in averaging_curve(model, x_pool, y_pool, e, name, options, max_guesses, chunk, generator):
-                rows.append({"method": label, "example": e, **row})
+                rows.append({"method": label, "example": e, **row, **limit})
     return rows

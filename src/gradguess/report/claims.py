@@ -214,8 +214,13 @@ def check_fig4_saturation(artifacts) -> Verdict:
         near = min(c.index, key=lambda g: abs(math.log2(g) - 10))
         ratios[m] = c.loc[c.index.max()] / c.loc[near]
     ok = ratios["wt"] <= 1.1 and ratios["activation_mixing"] <= 1.1 and ratios["activation_perturbation"] >= 1.25
-    return verdict(ok, "cosine at the most guesses / at ~1024: " + ", ".join(f"{m} {r:.3g}" for m, r in ratios.items()),
-                   **ratios)
+    detail = "cosine at the most guesses / at ~1024: " + ", ".join(f"{m} {r:.3g}" for m, r in ratios.items())
+    if "limit" in df and df.loc[df["method"] == "wt", "limit"].notna().any():
+        rows = df[df["method"] == "wt"]
+        detail += (f"; W^T's cosine at ~1024 and at {int(rows['guesses'].max())} guesses: "
+                   f"{cos.loc['wt'].loc[near]:.3g}, {cos.loc['wt'].iloc[-1]:.3g}, of its mean estimate (where it "
+                   f"levels off): {rows['limit'].mean():.3g}")
+    return verdict(ok, detail, **ratios)
 
 
 def _curves(artifacts, datasets=("cifar10",), archs=((6, 1024),)) -> pd.DataFrame:

@@ -191,6 +191,10 @@ def figure4(averaging: pd.DataFrame, curves: pd.DataFrame, middle: list[str], ri
         stats = rows.groupby("guesses")["cosine"].agg(["mean", "min", "max"]).reset_index()
         ax.plot(stats["guesses"], stats["mean"], marker="o", ms=3, color=_colour(method), label=method_label(method))
         ax.fill_between(stats["guesses"], stats["min"], stats["max"], color=_colour(method), alpha=0.15, lw=0)
+        if "limit" in rows and rows["limit"].notna().any():  # a biased method's curve ends at its mean's cosine
+            limit = rows["limit"].mean()
+            ax.axhline(limit, color=_colour(method), ls=":", lw=1,
+                       label=f"{method_label(method)}: cosine of its mean estimate, {limit:.2f}")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("guesses averaged (one example)")
     ax.set_ylabel("cosine similarity with its gradient")
