@@ -216,12 +216,16 @@ def test_the_comparison_never_judges_toy_data_and_compares_the_papers_setting(tm
     assert list(compared["key"]) == ["mnist (6, 1024) self_sharpening train"]  # the toy row is in no paper cell
     assert compared["difference"].iloc[0] == pytest.approx(90.0 - compared["paper"].iloc[0])
     real = comparison.write(figures, None, {"dataset": "cifar10", "depth": 6, "width": 1024}, "cifar10", "test",
-                            tmp_path / "real")
+                            tmp_path / "real", data={"cifar10": "10,000 training and 1,000 test examples"})
+    judged = real[(real["kind"] == "claim") & (real["status"] != "not measured")].set_index("id")
+    assert judged.loc["fig1_cosine_100x", "data"] == "cifar10: 10,000 training and 1,000 test examples"
+    assert (judged["data"] != "").all()
     f1 = real[(real["kind"] == "Figure 1") & (real["status"] == "compared")]
     assert set(f1["key"]) == {"wt cosine", "wt 1-step effectiveness", "directional cosine",
                               "directional 1-step effectiveness"}
     text = (tmp_path / "real.md").read_text()
     assert text.startswith("# The paper against ours") and "| `fig1_cosine_100x` |" in text
+    assert "Our data: cifar10: 10,000 training and 1,000 test examples." in text
 
 
 def test_the_comparison_compares_table1_only_on_the_papers_mixer(tmp_path):

@@ -252,8 +252,14 @@ def cmd_report_comparison(args) -> int:
 
     from gradguess.report import comparison
 
+    from gradguess.data import cache_path, describe
+    from gradguess.report.claims import PAPER_DATASETS
+
+    # which data each verdict used: every prepared data set of the paper's in this tree
+    data = {d: describe(d, args.data_root) for d in PAPER_DATASETS
+            if args.data_root and cache_path(d, args.data_root).is_file()}
     comparison.write(Path(args.figures), args.averaging, json.loads(args.trajectory), args.table1_dataset,
-                     args.preset, Path(args.out_prefix), json.loads(args.jacobian) if args.jacobian else None)
+                     args.preset, Path(args.out_prefix), json.loads(args.jacobian) if args.jacobian else None, data)
     return 0
 
 
@@ -590,6 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trajectory", required=True, help='Figure 1\'s setting as JSON: {"dataset":..,"depth":..,"width":..}')
     p.add_argument("--table1-dataset", default=None, help="Table 1's and Figure 8's data set")
     p.add_argument("--jacobian", default=None, help="Figure 7 (right)'s setting as JSON, like --trajectory")
+    p.add_argument("--data-root", default=None, help="the tree's prepared data sets, to say which data each used")
     p.add_argument("--out-prefix", required=True)
     p.add_argument("--preset", required=True)
     p.set_defaults(func=cmd_report_comparison)

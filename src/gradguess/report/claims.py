@@ -405,7 +405,7 @@ def check_fig7_jacobian_rank(artifacts) -> Verdict:
     for state, r in ranks.groupby(level=0):
         r = r.droplevel(0).sort_index()
         ok &= bool((r.diff().dropna() < 0).all())
-        parts.append(f"{state}: " + ", ".join(f"k={k} {v:.1f}" for k, v in r.items()))
+        parts.append(f"{state}: " + ", ".join(f"k={k:g} {v:.1f}" for k, v in r.items()))
     return verdict(ok, "effective rank of the Jacobian through k layers: " + "; ".join(parts))
 
 

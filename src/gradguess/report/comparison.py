@@ -8,6 +8,7 @@ whose data we lack. The quick preset's toy data therefore compares nothing, hone
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 import pandas as pd
 
@@ -147,10 +148,22 @@ def _fmt(v) -> str:
     return f"{v:.3g}" if abs(v) < 0.1 else f"{v:.1f}" if abs(v) >= 1 else f"{v:.3f}"
 
 
+def data_used(arts: dict[str, pd.DataFrame], names, data: Mapping[str, str]) -> str:
+    """The paper's data sets behind some artifacts, each with its description (size and origin)."""
+    used = sorted({d for n in names if n in arts and "dataset" in arts[n] for d in arts[n]["dataset"].dropna()
+                   if d in claims.PAPER_DATASETS})
+    return "; ".join(f"{d}: {data[d]}" if d in data else d for d in used)
+
+
 def write(figures: Path, averaging: Path | None, trajectory: dict, table1_dataset: str | None, preset: str,
-          out_prefix: Path, jacobian: dict | None = None) -> pd.DataFrame:
-    arts = artifacts(figures, averaging, trajectory, table1_dataset, jacobian)
+          out_prefix: Path, jacobian: dict | None = None, data: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """comparison.csv and .md; `data` describes each prepared data set (gradguess.data.describe), so that every
+    verdict says which data it used."""
+    arts, data = artifacts(figures, averaging, trajectory, table1_dataset, jacobian), dict(data or {})
     verdicts = claims.check_all(arts)
+    needs = {c.id: c.needs for c in claims.CLAIMS}
+    verdicts["data"] = [data_used(arts, needs[r.id], data) if r.status != claims.NOT_MEASURED else ""
+                        for r in verdicts.itertuples()]
     nums = numbers(arts, trajectory, table1_dataset)
     out_prefix = Path(out_prefix)
     long = pd.concat([verdicts.assign(kind="claim"), nums], ignore_index=True).assign(preset=preset)
@@ -162,15 +175,19 @@ def write(figures: Path, averaging: Path | None, trajectory: dict, table1_datase
     counts = verdicts["status"].value_counts()
     lines += [f"**Claims**: {counts.get(claims.HOLDS, 0)} hold, {counts.get(claims.FAILS, 0)} do not hold, "
               f"{counts.get(claims.NOT_MEASURED, 0)} not measured at this preset.", "",
-              "| claim | source | verdict | measured | tolerance |", "|---|---|---|---|---|"]
+              "| claim | source | verdict | measured | data | tolerance |", "|---|---|---|---|---|---|"]
     for r in verdicts.itertuples():
-        lines.append(f"| `{r.id}` | {r.source} | **{r.status}** | {str(r.detail).replace('|', '/')} | {r.tolerance} |")
+        lines.append(f"| `{r.id}` | {r.source} | **{r.status}** | {str(r.detail).replace('|', '/')} | {r.data} | "
+                     f"{r.tolerance} |")
     for kind in ("Figure 1", "Table 2", "Table 1"):
         block = nums[nums["kind"] == kind] if not nums.empty else nums
         if block.empty:
             continue
         compared = block[block["status"] == "compared"]
         lines += ["", f"## {kind}: {len(compared)} of {len(block)} numbers compared", ""]
+        source = {"Figure 1": ["figure1_table"], "Table 2": ["table2"], "Table 1": ["table1"]}[kind]
+        if not compared.empty and data_used(arts, source, data):
+            lines += [f"Our data: {data_used(arts, source, data)}.", ""]
         if compared.empty:
             lines.append(f"None measured at this preset ({', '.join(sorted(set(block['status'])))}).")
             continue
