@@ -252,12 +252,11 @@ def cmd_report_comparison(args) -> int:
 
     from gradguess.report import comparison
 
-    from gradguess.data import cache_path, describe
     from gradguess.report.claims import PAPER_DATASETS
 
     # which data each verdict used: every prepared data set of the paper's in this tree
-    data = {d: describe(d, args.data_root) for d in PAPER_DATASETS
-            if args.data_root and cache_path(d, args.data_root).is_file()}
+    files = {d: Path(args.data_root) / f"{d}.pt" for d in PAPER_DATASETS} if args.data_root else {}
+    data = {d: comparison.describe(f) for d, f in files.items() if f.is_file()}
     comparison.write(Path(args.figures), args.averaging, json.loads(args.trajectory), args.table1_dataset,
                      args.preset, Path(args.out_prefix), json.loads(args.jacobian) if args.jacobian else None, data)
     return 0

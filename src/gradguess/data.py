@@ -12,7 +12,6 @@ import gzip
 import math
 import os
 import pickle
-import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -415,14 +414,6 @@ class Data:
     @property
     def in_features(self) -> int:
         return int(np.prod(self.x_train.shape[1:]))
-
-
-def describe(dataset: str, root: str | os.PathLike) -> str:
-    """One line on a prepared data set: its size and where it came from (no machine's paths)."""
-    path = cache_path(dataset, root)
-    data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    origin = re.sub(r" (in|into) /[^,]*", "", data["source"])  # "local files in /a/b, first 10 ..." -> "local files, ..."
-    return f"{len(data['y_train']):,} training and {len(data['y_test']):,} test examples ({origin})"
 
 
 def load(dataset: str, root: str | os.PathLike, device: torch.device | str = "cpu") -> Data:

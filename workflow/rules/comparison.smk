@@ -21,7 +21,7 @@ rule comparison:
         data_root=DATA,  # the data the figures were made from, described per verdict (read, not a dependency)
         jacobian=json.dumps({k: config["figure7"]["jacobian"][k] for k in ("dataset", "depth", "width")}),
         preset=preset_name,
-        code=code_of("report.comparison", "report.claims", "report.paper", "data"),
+        code=code_of("report.comparison", "report.claims", "report.paper"),
     log:
         f"{TREE}/logs/comparison.log",
     resources:

@@ -7,6 +7,7 @@ whose data we lack. The quick preset's toy data therefore compares nothing, hone
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Mapping
 
@@ -146,6 +147,16 @@ def _fmt(v) -> str:
     if v is None or pd.isna(v):
         return ""
     return f"{v:.3g}" if abs(v) < 0.1 else f"{v:.1f}" if abs(v) >= 1 else f"{v:.3f}"
+
+
+def describe(path: Path) -> str:
+    """One line on a prepared data set (`gradguess data prepare`'s file): its size and where it came from, without
+    the machine's paths. Here, not in gradguess.data: a change there re-runs every result made from the data."""
+    import torch  # lazily: the rest of the report reads CSVs only
+
+    data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    origin = re.sub(r" (in|into) /[^,]*", "", data["source"])  # "local files in /a/b, first 10 ..." -> "local files, ..."
+    return f"{len(data['y_train']):,} training and {len(data['y_test']):,} test examples ({origin})"
 
 
 def data_used(arts: dict[str, pd.DataFrame], names, data: Mapping[str, str]) -> str:
