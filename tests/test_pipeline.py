@@ -480,7 +480,7 @@ def test_laptop_preset_plans_the_papers_settings_on_real_data(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("GRADGUESS_RUN_SLOW") != "1", reason="19 minutes on 2 cores: GRADGUESS_RUN_SLOW=1")
+@pytest.mark.skipif(os.environ.get("GRADGUESS_RUN_SLOW") != "1", reason="20 minutes on 2 cores: GRADGUESS_RUN_SLOW=1")
 def test_laptop_preset_runs_and_compares_real_numbers(tmp_path):
     wf = laptop_workflow(tmp_path)
     snakemake(wf, "--profile", "profiles/local", "--configfile", "presets/laptop.yaml", "local.yaml", timeout=4 * 3600)
