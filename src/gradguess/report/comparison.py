@@ -89,7 +89,7 @@ def _row(kind, key, paper_value, ours, status, note=""):
             "note": note}
 
 
-def numbers(arts: dict[str, pd.DataFrame], trajectory: dict, table1_dataset: str | None) -> pd.DataFrame:
+def numbers(arts: dict[str, pd.DataFrame], trajectory: dict) -> pd.DataFrame:
     """Every number of Figure 1's table, Table 2 and Table 1 beside ours (or 'not measured')."""
     rows = []
     f1 = arts.get("figure1_table")
@@ -168,14 +168,14 @@ def data_used(arts: dict[str, pd.DataFrame], names, data: Mapping[str, str]) -> 
 
 def write(figures: Path, averaging: Path | None, trajectory: dict, table1_dataset: str | None, preset: str,
           out_prefix: Path, jacobian: dict | None = None, data: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """comparison.csv and .md; `data` describes each prepared data set (gradguess.data.describe), so that every
+    """comparison.csv and .md; `data` describes each prepared data set (`describe`), so that every
     verdict says which data it used."""
     arts, data = artifacts(figures, averaging, trajectory, table1_dataset, jacobian), dict(data or {})
     verdicts = claims.check_all(arts)
     needs = {c.id: c.needs for c in claims.CLAIMS}
     verdicts["data"] = [data_used(arts, needs[r.id], data) if r.status != claims.NOT_MEASURED else ""
                         for r in verdicts.itertuples()]
-    nums = numbers(arts, trajectory, table1_dataset)
+    nums = numbers(arts, trajectory)
     out_prefix = Path(out_prefix)
     long = pd.concat([verdicts.assign(kind="claim"), nums], ignore_index=True).assign(preset=preset)
     io.write_text(out_prefix.with_suffix(".csv"), long.to_csv(index=False))
