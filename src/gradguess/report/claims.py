@@ -101,6 +101,15 @@ def in_setting(df: pd.DataFrame, name: str, datasets, archs=None) -> pd.DataFram
     return df[keep]
 
 
+def on_paper_mixer(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The rows measured on the paper's LocalMixer setting: CIFAR10 and Ren et al.'s M/8/16."""
+    keep = (df["dataset"] == "cifar10") & (df["arch"] == PAPER_MIXER)
+    if not keep.any():
+        seen = sorted({(str(r.dataset), str(r.arch)) for r in df[["dataset", "arch"]].drop_duplicates().itertuples()})
+        raise NotMeasured(f"{name} was measured on {seen}, not the paper's (cifar10, {PAPER_MIXER})")
+    return df[keep]
+
+
 def verdict(ok: bool, detail: str, **measured) -> Verdict:
     return Verdict(HOLDS if ok else FAILS, detail, measured)
 
@@ -410,11 +419,7 @@ def check_fig7_jacobian_rank(artifacts) -> Verdict:
 
 
 def _table1(artifacts) -> pd.DataFrame:
-    df = need(artifacts, "table1", ("row", "method", "value", "dataset", "arch"))
-    df = df[(df["dataset"] == "cifar10") & (df["arch"] == PAPER_MIXER)]
-    if df.empty:
-        seen = sorted({(r.dataset, r.arch) for r in artifacts["table1"].itertuples()})
-        raise NotMeasured(f"table1 was measured on {seen}, not the paper's (cifar10, {PAPER_MIXER})")
+    df = on_paper_mixer(need(artifacts, "table1", ("row", "method", "value", "dataset", "arch")), "table1")
     return df.pivot_table(index="row", columns="method", values="value")
 
 
@@ -440,12 +445,8 @@ def check_table1_augmentation(artifacts) -> Verdict:
 
 
 def _mixer_curves(artifacts) -> pd.DataFrame:
-    df = need(artifacts, "mixer_curves", ("run", "method", "options", "epoch", "train_acc", "test_acc", "dataset",
-                                          "arch"))
-    df = df[(df["dataset"] == "cifar10") & (df["arch"] == PAPER_MIXER)]
-    if df.empty:
-        seen = sorted({(r.dataset, r.arch) for r in artifacts["mixer_curves"].itertuples()})
-        raise NotMeasured(f"mixer_curves were measured on {seen}, not the paper's (cifar10, {PAPER_MIXER})")
+    df = on_paper_mixer(need(artifacts, "mixer_curves", ("run", "method", "options", "epoch", "train_acc", "test_acc",
+                                                         "dataset", "arch")), "mixer_curves")
     local = df["options"].map(lambda o: bool(json.loads(o or "{}").get("local_losses")))
     return df.assign(local=local | (df["method"] == "backprop"))
 
