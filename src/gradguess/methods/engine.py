@@ -72,8 +72,8 @@ class GuessContext:
         return self.y.shape[0]
 
     def is_last(self, i: int) -> bool:
-        """Whether no ReLU follows site i (an output layer): its guess is plain noise."""
-        return self.trace.mask(i) is None
+        """Whether site i is the model's output (the MLP's logits): its guess is plain noise."""
+        return self.trace.is_output(i)
 
     def weight(self, i: int) -> Tensor:
         return self.model.layers[i].weight.detach()

@@ -7,7 +7,9 @@ Biased: E[guess guess^T] = M W^T W M (§5). The last layer gets N(0, I).
 On any model through its sites (models/sites.py): z is noise in the output
 space of the linear map that reads site i's ReLU output, and the guess is that
 map's transpose applied to z, masked by ReLU' (LocalMixer: the next token,
-channel or group-linear map, or the block's head with local losses).
+channel or group-linear map, or the block's head with local losses; a ViT's
+prompt tokens: the first block's qkv projection through its LayerNorm, and no
+mask, models/vit_prompt.py).
 """
 from torch import Tensor
 
@@ -24,4 +26,6 @@ class WT(ActivationGuess):
         if ctx.is_last(i):
             return ctx.normal(i)
         z = ctx.next_normal(i)
-        return ctx.next_transpose(i, z, self.next_weight(ctx, i)) * ctx.mask(i)
+        guess = ctx.next_transpose(i, z, self.next_weight(ctx, i))
+        mask = ctx.mask(i)  # None where no ReLU reads the site (a ViT's prompt tokens)
+        return guess if mask is None else guess * mask

@@ -276,6 +276,9 @@ class MixerTrace(Sites):
     def shape(self, i: int) -> tuple[int, ...]:
         return tuple(self.sites[i].z.shape)
 
+    def is_output(self, i: int) -> bool:
+        return False  # every site feeds a ReLU; the logits come from the classifier, which is not a site
+
     def mask(self, i: int) -> Tensor:
         return self.sites[i].mask
 

@@ -45,6 +45,9 @@ class Trace(Sites):
     def shape(self, i: int) -> tuple[int, ...]:
         return (self.logits.shape[0], self.width(i))
 
+    def is_output(self, i: int) -> bool:
+        return i == self.num_sites - 1  # the logits
+
     def mask(self, i: int) -> Tensor | None:
         return self.masks[i]
 

@@ -6,8 +6,11 @@ that a ReLU (possibly after a residual sum) consumes. A model's forward pass
 returns a `Sites` object that answers, per site:
 
 - `shape(i)`: the shape of a guess for z_i, batch first;
-- `mask(i)`: ReLU'(·) at z_i's consumer, shaped like the guess (None where no
-  ReLU follows: an output layer, whose guess is plain noise);
+- `is_output(i)`: whether z_i is the model's output (the MLP's logits): its
+  guess is plain noise, and an exact local error may replace it;
+- `mask(i)`: ReLU'(·) at z_i's consumer, shaped like the guess, or None where
+  no ReLU follows (an output layer; a ViT's prompt tokens, which are not an
+  output: a guess rule then skips the mask);
 - `post(i)`: the ReLU's output (what activation mixing mixes);
 - `next_weight(i)`, `next_shape(i)`, `next_transpose(i, z, w)`: the next linear
   map that reads the ReLU's output, as its weight, the shape of its output, and
@@ -29,13 +32,13 @@ The guess rules (`methods/wt.py`, `activation_mixing.py`,
 on every model that provides it: `models/mlp.py` (`Trace`, sites = its layers)
 and `models/mixer.py` (`MixerTrace`, sites = each block's linear maps).
 
-How a third architecture plugs in (e.g. prompt tuning a ViT, Figure 9): its
-`trace(x)` returns a `Sites` whose one site is the prompt tokens z (shape
-[B, n_prompt, d]); `mask` is None where no ReLU follows (the guess is then
-noise; W^T uses `next_transpose` = the first attention/MLP input projection's
-transpose); `directional_derivatives` is one `torch.func.jvp` of the frozen
-network with the prompt's tangent; `updates` sums the per-example estimates
-into the prompt parameter. No engine or guess-rule code changes.
+A third architecture, prompt tuning a ViT (Figure 9, `models/vit_prompt.py`),
+plugs in the same way: its `trace(x)` returns a `Sites` whose one site is the
+prompt tokens z ([B, n_prompt, D]), not an output and without a mask; W^T's
+`next_transpose` is the first block's qkv projection through the LayerNorm in
+front of it; `directional_derivatives` is one `torch.func.jvp` of the frozen
+network with the prompt's tangent; `updates` averages the per-example
+estimates into the prompt parameter and gives the head its exact gradient.
 """
 from __future__ import annotations
 
@@ -55,6 +58,9 @@ class Sites(ABC):
 
     @abstractmethod
     def shape(self, i: int) -> tuple[int, ...]: ...
+
+    @abstractmethod
+    def is_output(self, i: int) -> bool: ...
 
     @abstractmethod
     def mask(self, i: int) -> Tensor | None: ...
