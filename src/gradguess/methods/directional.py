@@ -2,11 +2,19 @@
 
 One guess ε over all N parameters, one JVP per batch, estimate (ε·∇L) ε
 (eq. 1, A.2). ε ~ N(0, 1/√N) entrywise, so its norm stays near 1 whatever N.
+
+A model may declare trainable parameters whose exact gradient is local
+(`model.local_parameters()`: a prompted ViT's linear head on frozen features,
+models/vit_prompt.py). They are not guessed: ε covers the other N parameters,
+and they take their exact gradient by reverse mode through the same forward
+pass, in which nothing else requires grad, so autograd keeps only their own
+op's input. The MLP and the LocalMixer declare none: all of theirs are guessed.
 """
 from __future__ import annotations
 
 import math
 import warnings
+from contextlib import nullcontext
 
 import torch
 from torch.func import functional_call, jvp
@@ -16,7 +24,7 @@ from gradguess.methods.base import Estimate, Estimator, mean_cross_entropy, trai
 
 def weight_space_jvp(model, x, y, tangents):
     """Loss, logits and the loss's directional derivative along `tangents` (one forward-mode pass)."""
-    params = {n: p.detach() for n, p in trainable(model).items()}
+    params = {n: p.detach() for n, p in trainable(model).items() if n in tangents}
 
     def loss_fn(p):
         logits = functional_call(model, p, (x,))
@@ -28,8 +36,13 @@ def weight_space_jvp(model, x, y, tangents):
     return loss, dloss, logits
 
 
-def random_direction(model, generator, std: float | None = None) -> dict:
-    params = trainable(model)
+def local_parameters(model) -> tuple[str, ...]:
+    """Names of the trainable parameters the model learns from their exact local gradient (none by default)."""
+    return tuple(model.local_parameters()) if hasattr(model, "local_parameters") else ()
+
+
+def random_direction(model, generator, std: float | None = None, exclude=()) -> dict:
+    params = {n: p for n, p in trainable(model).items() if n not in exclude}
     if std is None:
         std = 1.0 / math.sqrt(sum(p.numel() for p in params.values()))
     return {n: torch.randn(p.shape, generator=generator, device=p.device, dtype=p.dtype) * std
@@ -41,11 +54,18 @@ class Directional(Estimator):
 
     def probe(self, model, x, y, generator=None):
         """The guess ε and the directional derivative ε·∇L (exposed for tests and analyses)."""
-        eps = random_direction(model, generator)
+        eps = random_direction(model, generator, exclude=local_parameters(model))
         loss, d, logits = weight_space_jvp(model, x, y, eps)
         return eps, d, loss, logits
 
     def compute(self, model, x, y, generator=None) -> Estimate:
-        with torch.no_grad():
+        local = local_parameters(model)
+        with torch.no_grad(), (torch.enable_grad() if local else nullcontext()):
             eps, d, loss, logits = self.probe(model, x, y, generator)
-            return Estimate({n: d * e for n, e in eps.items()}, logits, loss)
+            grads = {n: d * e for n, e in eps.items()}
+            if local:
+                params = trainable(model)
+                exact = torch.autograd.grad(loss, [params[n] for n in local])
+                grads.update(zip(local, exact))
+                grads = {n: grads[n].detach() for n in params}
+            return Estimate(grads, logits.detach(), loss.detach())

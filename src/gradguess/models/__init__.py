@@ -1,5 +1,6 @@
 """Models whose structure the forward-gradient engine can read: each one's `trace(x)` returns its
-linear sites (models/sites.py). `mlp` (the paper's MLPs) and `localmixer` (Ren et al.'s LocalMixer, Table 1)."""
+linear sites (models/sites.py). `mlp` (the paper's MLPs), `localmixer` (Ren et al.'s LocalMixer, Table 1) and
+`vit_prompt` (a frozen ViT with VPT-shallow prompts, Figure 9; imported on first use: it needs timm)."""
 import torch
 
 from gradguess.errors import CheckpointError
@@ -15,11 +16,17 @@ __all__ = ["MLP", "Trace", "LocalMixer", "MixerTrace", "Sites", "CIFAR10_SIZES",
 
 
 def build(name: str, in_features, num_classes: int, **options):
-    """A model by name: `mlp` takes in_features (an int), `localmixer` the image shape (C, H, W)."""
-    models = {"mlp": MLP, "localmixer": LocalMixer}
+    """A model by name: `mlp` takes in_features (an int), `localmixer` and `vit_prompt` the image shape (C, H, W)."""
+    models = {"mlp": MLP, "localmixer": LocalMixer, "vit_prompt": _build_vit_prompt}
     if name not in models:
         raise ValueError(f"unknown model {name!r}; valid models: {', '.join(sorted(models))}")
     return models[name](in_features, num_classes, **options)
+
+
+def _build_vit_prompt(image_shape, num_classes: int, **options):
+    from gradguess.models.vit_prompt import build_vit_prompt
+
+    return build_vit_prompt(num_classes, image_shape, **options)
 
 
 def build_seeded(in_features: int, num_classes: int, depth: int, width: int, seed: int) -> MLP:
@@ -48,9 +55,14 @@ def model_from_state(state: dict) -> MLP:
     return model
 
 
-def load_model(path, device) -> MLP:
-    """The MLP held by an epoch snapshot (a bare state dict) or by a training checkpoint."""
+def load_model(path, device):
+    """The MLP held by an epoch snapshot (a bare state dict) or by a training checkpoint; the prompted ViT held by
+    `vit_prompt.save_checkpoint`'s file (its trainable tensors and options; the backbone from its weights file)."""
     state = read_checkpoint(path, device)
+    if isinstance(state, dict) and state.get("arch") == "vit_prompt":
+        from gradguess.models.vit_prompt import from_checkpoint
+
+        return from_checkpoint(state, device, where=str(path))
     if isinstance(state, dict) and "model" in state:
         state = state["model"]
     try:

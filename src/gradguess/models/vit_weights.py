@@ -1,0 +1,187 @@
+"""Pre-trained ViT backbone weights from a local file: checked, never unpickled, copied into one canonical file.
+
+Compute nodes are offline, so the weights come from a file the user names. Such a file is untrusted input:
+
+- `.npz`, as Google released ViT-B/16 ImageNet-21k (`ViT-B_16.npz`, the JAX/Flax layout:
+  `Transformer/encoderblock_{i}/MultiHeadDotProductAttention_1/query/kernel`, ...). Read with numpy's
+  `allow_pickle=False` (an object array is refused), checked name by name and shape by shape against the
+  layout a backbone of the requested size must have, then mapped onto timm's names by timm's own loader
+  (`VisionTransformer.load_pretrained`, which opens it with `allow_pickle=False` too).
+- `.safetensors`: plain tensors by construction; timm's names (`blocks.0.attn.qkv.weight`, ...), as timm's
+  hub files (`timm/vit_base_patch16_224.orig_in21k`) and our canonical file have them.
+- `.pth` / `.pt` / `.bin`: `torch.load(weights_only=True)` only (tensors and plain containers; any other
+  pickled object is refused); timm's names, optionally inside {"model": ...} or {"state_dict": ...}.
+
+A pre-training classifier in the file (`head/*`, `pre_logits/*` in Google's file, `head.*` in timm's) is
+dropped: prompt tuning brings its own head. Anything else missing, unexpected or of the wrong shape stops
+with an error naming the file and the offending names.
+
+`convert_weights(src, dst, ...)` writes the canonical file: a `.safetensors` of the backbone's state dict
+(timm names) whose metadata records the architecture it was checked against and the source's name and
+sha256. A backbone built from a canonical file also checks that architecture: the head count is invisible
+in timm's tensor shapes (qkv is [3D, D] for any count), so only Google's layout and our metadata catch it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from gradguess.errors import CheckpointError
+from gradguess.io import atomic_path
+
+FORMAT = "gradguess-vit-backbone/1"
+TORCH_SUFFIXES = (".pth", ".pt", ".bin")
+SUFFIXES = (".npz", ".safetensors", *TORCH_SUFFIXES)
+PRETRAINING_HEADS = ("head/", "pre_logits/", "head.", "pre_logits.")  # dropped: prompt tuning has its own head
+
+
+def architecture(backbone: nn.Module) -> dict:
+    """The sizes a weights file must match, read off a timm VisionTransformer."""
+    block = backbone.blocks[0]
+    return {"image": int(backbone.patch_embed.img_size[0]), "patch": int(backbone.patch_embed.patch_size[0]),
+            "in_chans": int(backbone.patch_embed.proj.in_channels), "dim": int(backbone.embed_dim),
+            "depth": len(backbone.blocks), "heads": int(block.attn.num_heads),
+            "mlp_dim": int(block.mlp.fc1.out_features)}
+
+
+def google_layout(arch: dict) -> dict[str, tuple[int, ...]]:
+    """Every name and shape of Google's ViT `.npz` for a backbone of these sizes (the classifier left out)."""
+    d, h, m, p, c = arch["dim"], arch["heads"], arch["mlp_dim"], arch["patch"], arch["in_chans"]
+    tokens = 1 + (arch["image"] // p) ** 2
+    shapes = {"embedding/kernel": (p, p, c, d), "embedding/bias": (d,), "cls": (1, 1, d),
+              "Transformer/posembed_input/pos_embedding": (1, tokens, d),
+              "Transformer/encoder_norm/scale": (d,), "Transformer/encoder_norm/bias": (d,)}
+    for i in range(arch["depth"]):
+        blk = f"Transformer/encoderblock_{i}/"
+        att = blk + "MultiHeadDotProductAttention_1/"
+        for ln in ("LayerNorm_0", "LayerNorm_2"):
+            shapes[f"{blk}{ln}/scale"] = shapes[f"{blk}{ln}/bias"] = (d,)
+        for part in ("query", "key", "value"):
+            shapes[f"{att}{part}/kernel"], shapes[f"{att}{part}/bias"] = (d, h, d // h), (h, d // h)
+        shapes[f"{att}out/kernel"], shapes[f"{att}out/bias"] = (h, d // h, d), (d,)
+        shapes[f"{blk}MlpBlock_3/Dense_0/kernel"], shapes[f"{blk}MlpBlock_3/Dense_0/bias"] = (d, m), (m,)
+        shapes[f"{blk}MlpBlock_3/Dense_1/kernel"], shapes[f"{blk}MlpBlock_3/Dense_1/bias"] = (m, d), (d,)
+    return shapes
+
+
+def _problems(path, found: dict[str, tuple], expected: dict[str, tuple], arch: dict) -> None:
+    """Raise one error listing what is missing, unexpected or misshapen (classifier entries ignored)."""
+    found = {k: v for k, v in found.items() if not k.startswith(PRETRAINING_HEADS)}
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    wrong = sorted(f"{k} {tuple(found[k])} (expected {expected[k]})" for k in set(found) & set(expected)
+                   if tuple(found[k]) != tuple(expected[k]))
+    parts = [f"{label} ({len(names)}): {', '.join(names[:6])}{' ...' if len(names) > 6 else ''}"
+             for label, names in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)) if names]
+    if parts:
+        raise CheckpointError(f"weights file {path} does not fit a ViT with {json.dumps(arch, sort_keys=True)}: "
+                              + "; ".join(parts))
+
+
+def _read_npz(path: Path, arch: dict) -> dict[str, Tensor]:
+    from timm.models.vision_transformer import VisionTransformer
+
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            found = {k: npz[k].shape for k in npz.files}  # reading each array refuses object (pickled) arrays
+    except Exception as exc:
+        raise CheckpointError(f"weights file {path} is not a readable .npz of plain arrays "
+                              f"({type(exc).__name__}: {exc})") from exc
+    _problems(path, found, google_layout(arch), arch)
+    skeleton = VisionTransformer(**_timm_kwargs(arch), weight_init="skip")
+    skeleton.load_pretrained(str(path))  # timm's name mapping (transposes, q/k/v into qkv); shapes checked above
+    return skeleton.state_dict()
+
+
+def _read_tensors(path: Path) -> dict[str, Tensor]:
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path), device="cpu")
+        except Exception as exc:
+            raise CheckpointError(f"weights file {path} is not a readable safetensors file "
+                                  f"({type(exc).__name__}: {exc})") from exc
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # an UnpicklingError names the refused global
+        raise CheckpointError(f"weights file {path} is not a plain-tensor torch file, so it was not loaded "
+                              f"({type(exc).__name__}: {exc})") from exc
+    for key in ("model", "state_dict"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+    if not isinstance(obj, dict) or not all(isinstance(v, Tensor) for v in obj.values()):
+        raise CheckpointError(f"weights file {path} holds no state dict of tensors")
+    return obj
+
+
+def read_backbone_state(path, backbone: nn.Module) -> dict[str, Tensor]:
+    """A state dict for `backbone` (timm names) from a weights file of any supported format, checked."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"weights file {path} does not exist")
+    if path.suffix not in SUFFIXES:
+        raise CheckpointError(f"weights file {path}: unknown format {path.suffix!r}; use one of {', '.join(SUFFIXES)}")
+    expected = {k: tuple(v.shape) for k, v in backbone.state_dict().items()}
+    arch = architecture(backbone)
+    if path.suffix == ".npz":
+        state = _read_npz(path, arch)
+    else:
+        state = _read_tensors(path)
+        _problems(path, {k: tuple(v.shape) for k, v in state.items()}, expected, arch)
+        _check_metadata(path, arch)
+    return {k: state[k].to(torch.float32) for k in expected}
+
+
+def _check_metadata(path: Path, arch: dict) -> None:
+    """A canonical file says which architecture it was checked against: it must be this one."""
+    if path.suffix != ".safetensors":
+        return
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+    if meta.get("format") == FORMAT and json.loads(meta["architecture"]) != arch:
+        raise CheckpointError(f"weights file {path} was converted for a ViT with {meta['architecture']}, "
+                              f"not {json.dumps(arch, sort_keys=True)}")
+
+
+def _timm_kwargs(arch: dict) -> dict:
+    return {"img_size": arch["image"], "patch_size": arch["patch"], "in_chans": arch["in_chans"], "num_classes": 0,
+            "embed_dim": arch["dim"], "depth": arch["depth"], "num_heads": arch["heads"],
+            "mlp_ratio": arch["mlp_dim"] / arch["dim"], "qkv_bias": True, "global_pool": "token"}
+
+
+def sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def convert_weights(src, dst, image: int = 224, patch: int = 16, in_chans: int = 3, dim: int = 768,
+                    depth: int = 12, heads: int = 12, mlp_dim: int = 3072) -> Path:
+    """Check `src` (any supported format) against a ViT of these sizes (default ViT-B/16 at 224) and write
+    the canonical `.safetensors` `dst` (timm names; metadata: the architecture, the source's name and sha256)."""
+    from safetensors.torch import save_file
+    from timm.models.vision_transformer import VisionTransformer
+
+    dst = Path(dst)
+    if dst.suffix != ".safetensors":
+        raise ValueError(f"the canonical weights file is a .safetensors file, got {dst}")
+    arch = {"image": image, "patch": patch, "in_chans": in_chans, "dim": dim, "depth": depth, "heads": heads,
+            "mlp_dim": mlp_dim}
+    skeleton = VisionTransformer(**_timm_kwargs(arch), weight_init="skip")
+    state = {k: v.contiguous() for k, v in read_backbone_state(src, skeleton).items()}
+    meta = {"format": FORMAT, "architecture": json.dumps(arch, sort_keys=True), "source": Path(src).name,
+            "source_sha256": sha256(src)}
+    with atomic_path(dst) as tmp:
+        save_file(state, str(tmp), metadata=meta)
+    return dst

@@ -1,0 +1,126 @@
+"""Backbone weights for the prompted ViT (models/vit_weights.py): every supported format, and clear refusals."""
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from gradguess.errors import CheckpointError
+from gradguess.models.vit_prompt import build_vit_prompt
+from gradguess.models.vit_weights import convert_weights
+
+TINY = dict(patch=8, dim=32, depth=2, heads=2)
+ARCH = dict(image=32, patch=8, dim=32, depth=2, heads=2, mlp_dim=128)
+
+
+class NotATensor:  # a pickled object that weights-only loading must refuse
+    pass
+
+
+@pytest.fixture(scope="module")
+def source():
+    """A randomly initialised tiny backbone: the weights every format below must give back."""
+    return build_vit_prompt(4, (3, 32, 32), seed=7, **TINY).backbone.state_dict()
+
+
+def google_npz(state, heads, path, extra=None):
+    """Write `state` (timm names) in Google's ViT .npz layout, as released (with its pre-training head)."""
+    d = state["cls_token"].shape[-1]
+    hd = d // heads
+    n = lambda t: t.detach().numpy()  # noqa: E731
+    out = {"embedding/kernel": n(state["patch_embed.proj.weight"].permute(2, 3, 1, 0)),
+           "embedding/bias": n(state["patch_embed.proj.bias"]), "cls": n(state["cls_token"]),
+           "Transformer/posembed_input/pos_embedding": n(state["pos_embed"]),
+           "Transformer/encoder_norm/scale": n(state["norm.weight"]), "Transformer/encoder_norm/bias": n(state["norm.bias"]),
+           "head/kernel": np.zeros((d, 7), np.float32), "head/bias": np.zeros(7, np.float32),
+           "pre_logits/kernel": np.eye(d, dtype=np.float32), "pre_logits/bias": np.zeros(d, np.float32)}
+    i = 0
+    while f"blocks.{i}.norm1.weight" in state:
+        blk, b = f"Transformer/encoderblock_{i}/", f"blocks.{i}."
+        att = blk + "MultiHeadDotProductAttention_1/"
+        out[blk + "LayerNorm_0/scale"], out[blk + "LayerNorm_0/bias"] = n(state[b + "norm1.weight"]), n(state[b + "norm1.bias"])
+        out[blk + "LayerNorm_2/scale"], out[blk + "LayerNorm_2/bias"] = n(state[b + "norm2.weight"]), n(state[b + "norm2.bias"])
+        w, bias = state[b + "attn.qkv.weight"], state[b + "attn.qkv.bias"]
+        for k, part in enumerate(("query", "key", "value")):
+            out[f"{att}{part}/kernel"] = n(w[k * d:(k + 1) * d].T.reshape(d, heads, hd))
+            out[f"{att}{part}/bias"] = n(bias[k * d:(k + 1) * d].reshape(heads, hd))
+        out[att + "out/kernel"] = n(state[b + "attn.proj.weight"].reshape(d, heads, hd).permute(1, 2, 0))
+        out[att + "out/bias"] = n(state[b + "attn.proj.bias"])
+        for r, fc in enumerate(("fc1", "fc2")):
+            out[f"{blk}MlpBlock_3/Dense_{r}/kernel"] = n(state[f"{b}mlp.{fc}.weight"].T)
+            out[f"{blk}MlpBlock_3/Dense_{r}/bias"] = n(state[f"{b}mlp.{fc}.bias"])
+        i += 1
+    out.update(extra or {})
+    np.savez(path, **out)
+    return path
+
+
+def assert_backbone(model, state):
+    got = model.backbone.state_dict()
+    assert set(got) == set(state)
+    for k in state:
+        torch.testing.assert_close(got[k], state[k], rtol=0, atol=0, msg=k)
+
+
+def test_each_format_loads_the_same_backbone(tmp_path, source):
+    files = [google_npz(source, 2, tmp_path / "ViT-B_16.npz"), tmp_path / "timm.safetensors",
+             tmp_path / "plain.pth", tmp_path / "wrapped.pt", tmp_path / "hf.bin"]
+    save_file({**{k: v.contiguous() for k, v in source.items()}, "head.weight": torch.zeros(3, 32)}, str(files[1]))
+    torch.save(source, files[2])
+    torch.save({"model": source, "epoch": 3}, files[3])
+    torch.save({"state_dict": source}, files[4])
+    for path in files:
+        assert_backbone(build_vit_prompt(4, (3, 32, 32), weights=path, **TINY), source)
+
+
+def test_conversion_writes_one_canonical_file_that_loads_and_says_what_it_holds(tmp_path, source):
+    from safetensors import safe_open
+
+    src = google_npz(source, 2, tmp_path / "ViT-B_16.npz")
+    dst = convert_weights(src, tmp_path / "out" / "backbone.safetensors", **ARCH)
+    with safe_open(str(dst), framework="pt") as f:
+        meta = f.metadata()
+    assert meta["source"] == "ViT-B_16.npz" and len(meta["source_sha256"]) == 64
+    model = build_vit_prompt(4, (3, 32, 32), weights=dst, **TINY)
+    assert_backbone(model, source)
+    assert model.options["weights"] == str(dst) and len(model.options["weights_sha256"]) == 64
+    with pytest.raises(CheckpointError, match="converted for a ViT with"):  # same tensor shapes, other head count
+        build_vit_prompt(4, (3, 32, 32), weights=dst, patch=8, dim=32, depth=2, heads=4)
+    with pytest.raises(ValueError, match="safetensors"):
+        convert_weights(src, tmp_path / "backbone.pt", **ARCH)
+
+
+def test_npz_refusals_name_the_file_and_what_is_wrong(tmp_path, source):
+    short = {k: v for k, v in source.items() if not k.startswith("blocks.1.")}  # one block too few
+    with pytest.raises(CheckpointError, match=r"few\.npz.*missing \(16\).*encoderblock_1"):
+        build_vit_prompt(4, (3, 32, 32), weights=google_npz(short, 2, tmp_path / "few.npz"), **TINY)
+    with pytest.raises(CheckpointError, match=r"wrong shape.*query/kernel \(32, 4, 8\) \(expected \(32, 2, 16\)\)"):
+        build_vit_prompt(4, (3, 32, 32), weights=google_npz(source, 4, tmp_path / "heads.npz"), **TINY)
+    with pytest.raises(CheckpointError, match=r"unexpected \(1\): opt/state"):
+        build_vit_prompt(4, (3, 32, 32), weights=google_npz(source, 2, tmp_path / "extra.npz",
+                                                           {"opt/state": np.zeros(1)}), **TINY)
+    pickled = google_npz(source, 2, tmp_path / "pickled.npz", {"cls": np.array([NotATensor()], dtype=object)})
+    with pytest.raises(CheckpointError, match=r"pickled\.npz is not a readable \.npz of plain arrays"):
+        build_vit_prompt(4, (3, 32, 32), weights=pickled, **TINY)
+
+
+def test_tensor_file_refusals_name_the_file_and_what_is_wrong(tmp_path, source):
+    bad = tmp_path / "evil.pth"
+    torch.save({"model": source, "extra": NotATensor()}, bad)
+    with pytest.raises(CheckpointError, match=r"evil\.pth is not a plain-tensor torch file.*NotATensor"):
+        build_vit_prompt(4, (3, 32, 32), weights=bad, **TINY)
+    cut = tmp_path / "cut.safetensors"
+    save_file({k: v.contiguous() for k, v in source.items()}, str(cut))
+    cut.write_bytes(cut.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match=r"cut\.safetensors is not a readable safetensors file"):
+        build_vit_prompt(4, (3, 32, 32), weights=cut, **TINY)
+    wide = tmp_path / "wide.safetensors"
+    save_file({k: v.contiguous() for k, v in build_vit_prompt(4, (3, 32, 32), patch=8, dim=48, depth=2,
+                                                              heads=2).backbone.state_dict().items()}, str(wide))
+    with pytest.raises(CheckpointError, match=r"wide\.safetensors does not fit .*wrong shape \(30\): "
+                                              r"blocks\.0\.attn\.proj\.bias \(48,\) \(expected \(32,\)\)"):
+        build_vit_prompt(4, (3, 32, 32), weights=wide, **TINY)
+    other = tmp_path / "weights.h5"
+    other.touch()
+    for path, match in ((tmp_path / "nowhere.npz", "does not exist"), (other, r"unknown format '\.h5'")):
+        with pytest.raises(CheckpointError, match=match):
+            build_vit_prompt(4, (3, 32, 32), weights=path, **TINY)
