@@ -1,7 +1,7 @@
 """Names and facts importable without torch (the Snakefile and the report commands use them): datasets, optimizers."""
 from __future__ import annotations
 
-DATASETS = ("mnist", "svhn", "cifar10", "cifar100", "synthetic")
+DATASETS = ("mnist", "svhn", "cifar10", "cifar100", "synthetic", "cub200", "stanford_cars", "stanford_dogs")
 OPTIMIZERS = ("adamw", "sgd", "stable_adamw")
 
 # (channels, height, width) and number of classes of each data set.
@@ -11,8 +11,13 @@ SHAPES = {
     "cifar10": (3, 32, 32),
     "cifar100": (3, 32, 32),
     "synthetic": (3, 32, 32),
+    # The fine-grained sets for prompt tuning a ViT-B/16, resized and center-cropped at preparation.
+    "cub200": (3, 224, 224),
+    "stanford_cars": (3, 224, 224),
+    "stanford_dogs": (3, 224, 224),
 }
-NUM_CLASSES = {"mnist": 10, "svhn": 10, "cifar10": 10, "cifar100": 100, "synthetic": 10}
+NUM_CLASSES = {"mnist": 10, "svhn": 10, "cifar10": 10, "cifar100": 100, "synthetic": 10,
+               "cub200": 200, "stanford_cars": 196, "stanford_dogs": 120}
 # (train, test) examples of the canonical sets, for sizing cluster jobs; a local source may hold fewer.
 SIZES = {
     "mnist": (60_000, 10_000),
@@ -20,6 +25,9 @@ SIZES = {
     "cifar10": (50_000, 10_000),
     "cifar100": (50_000, 10_000),
     "synthetic": (10_000, 2_000),
+    "cub200": (5_994, 5_794),
+    "stanford_cars": (8_144, 8_041),
+    "stanford_dogs": (12_000, 8_580),
 }
 
 

@@ -455,10 +455,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                                           metavar="SUBCOMMAND")
     p = d.add_parser("prepare", help="download or import a dataset into one cached tensor file",
                      description="Write ROOT/DATASET.pt from a torchvision download or from local files "
-                                 "(--source: MNIST idx[.gz], CIFAR python batches or .npz, SVHN .mat).")
+                                 "(--source: MNIST idx[.gz], CIFAR python batches or .npz, SVHN .mat; CUB-200-2011, "
+                                 "Stanford Cars and Stanford Dogs in their official layouts, decoded once to "
+                                 "224x224, never downloaded).")
     p.add_argument("--dataset", type=_choice_error("dataset", catalog.DATASETS), required=True)
     p.add_argument("--root", required=True, help="where the cached file goes")
-    p.add_argument("--source", default=None, help="directory of local files to import instead of downloading")
+    p.add_argument("--source", default=None, help="directory of local files to import instead of downloading "
+                                                  "(required for cub200, stanford_cars, stanford_dogs)")
     p.add_argument("--no-download", action="store_true", help="fail rather than download")
     p.add_argument("--max-train", type=int, default=None, metavar="N", help="keep the first N training examples")
     p.add_argument("--max-test", type=int, default=None, metavar="N", help="keep the first N test examples")
