@@ -7,7 +7,7 @@ The network. A timm VisionTransformer (ViT-B/16 for the paper: 16-pixel patches,
     t = [t_cls; z_1 .. z_n; t_1 .. t_N]      the n prompt tokens z, after the CLS token and after the position
                                              embeddings (they get none), as Jia et al.'s `incorporate_prompt`
                                              (KMnP/vpt, src/models/vit_prompt/vit.py)
-    f = LN(blocks(t))[cls]                   the CLS token's final normed features
+    f = LN(blocks(t)[cls])                   the CLS token's final normed features
     logits = W_head f + b_head
 
 Only z ([n, D]) and the head learn. Init as Jia et al.: z ~ U(±√(6 / (3·16² + D))) (their xavier-uniform for a
@@ -137,7 +137,7 @@ class ViTPrompt(nn.Module):
         t = self.embed(x)
         z = z.expand(t.shape[0], -1, -1) if z.dim() == 2 else z
         t = torch.cat([t[:, :1], z, t[:, 1:]], dim=1)
-        features = self.backbone.norm(self.backbone.blocks(t))[:, 0]
+        features = self.backbone.norm(self.backbone.blocks(t)[:, 0])  # LN is per token: the CLS token's alone
         return self.head(features), features
 
     def forward(self, x: Tensor) -> Tensor:
