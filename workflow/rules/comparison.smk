@@ -11,7 +11,7 @@ rule comparison:
         averaging=f"{TREE}/figure4/averaging.csv" if "figure4" in FIGURES_ON else [],
     output:
         md=report(f"{FIGURES}/comparison.md", caption="../report/comparison.rst", category="0 Comparison"),
-        csv=f"{FIGURES}/comparison.csv",
+        csv=report(f"{FIGURES}/comparison.csv", caption="../report/comparison.rst", category="0 Comparison"),
     params:
         prefix=prefix_of("md"),
         figures=dirname_of("md"),

@@ -52,7 +52,7 @@ rule figure1:
         measurements=figure1_measurements(),
     output:
         png=report(f"{FIGURES}/figure1.png", caption="../report/figure1.rst", category="Figure 1"),
-        pdf=f"{FIGURES}/figure1.pdf",
+        pdf=report(f"{FIGURES}/figure1.pdf", caption="../report/figure1.rst", category="Figure 1"),
         table_csv=report(f"{FIGURES}/figure1_table.csv", caption="../report/figure1_table.rst", category="Figure 1"),
         table_md=f"{FIGURES}/figure1_table.md",
         table_tex=f"{FIGURES}/figure1_table.tex",

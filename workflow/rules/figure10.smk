@@ -10,8 +10,8 @@ rule figure10:
         subspace=[subspace_csv(t) for t in FIGURE10_TRAJECTORIES.values()],
     output:
         png=report(f"{FIGURES}/figure10.png", caption="../report/figure10.rst", category="Figure 10"),
-        pdf=f"{FIGURES}/figure10.pdf",
-        csv=f"{FIGURES}/figure10.csv",
+        pdf=report(f"{FIGURES}/figure10.pdf", caption="../report/figure10.rst", category="Figure 10"),
+        csv=report(f"{FIGURES}/figure10.csv", caption="../report/figure10.rst", category="Figure 10"),
     params:
         prefix=prefix_of("png"),
         preset=preset_name,

@@ -10,7 +10,7 @@ rule figure11:
         curves=rules.gather_runs.output.curves,
     output:
         png=report(f"{FIGURES}/figure11.png", caption="../report/figure11.rst", category="Table 2"),
-        pdf=f"{FIGURES}/figure11.pdf",
+        pdf=report(f"{FIGURES}/figure11.pdf", caption="../report/figure11.rst", category="Table 2"),
     params:
         prefix=prefix_of("png"),
         preset=preset_name,

@@ -76,9 +76,9 @@ rule figure2:
         images=rules.class_images.output.images,
     output:
         png=report(f"{FIGURES}/figure2.png", caption="../report/figure2.rst", category="Figure 2"),
-        pdf=f"{FIGURES}/figure2.pdf",
-        csv=f"{FIGURES}/figure2.csv",
-        images=f"{FIGURES}/figure2_images.csv",
+        pdf=report(f"{FIGURES}/figure2.pdf", caption="../report/figure2.rst", category="Figure 2"),
+        csv=report(f"{FIGURES}/figure2.csv", caption="../report/figure2.rst", category="Figure 2"),
+        images=report(f"{FIGURES}/figure2_images.csv", caption="../report/figure2.rst", category="Figure 2"),
     params:
         prefix=prefix_of("png"),
         preset=preset_name,

@@ -10,7 +10,7 @@ rule figure3:
         runs=rules.gather_runs.output.runs,
     output:
         png=report(f"{FIGURES}/figure3.png", caption="../report/figure3.rst", category="Table 2"),
-        pdf=f"{FIGURES}/figure3.pdf",
+        pdf=report(f"{FIGURES}/figure3.pdf", caption="../report/figure3.rst", category="Table 2"),
     params:
         prefix=prefix_of("png"),
         preset=preset_name,

@@ -51,8 +51,8 @@ rule figure4:
         metrics=run_files(FIGURE4_RUNS["middle"] + FIGURE4_RUNS["right"], "metrics.csv"),
     output:
         png=report(f"{FIGURES}/figure4.png", caption="../report/figure4.rst", category="Figure 4"),
-        pdf=f"{FIGURES}/figure4.pdf",
-        csv=f"{FIGURES}/figure4.csv",
+        pdf=report(f"{FIGURES}/figure4.pdf", caption="../report/figure4.rst", category="Figure 4"),
+        csv=report(f"{FIGURES}/figure4.csv", caption="../report/figure4.rst", category="Figure 4"),
     params:
         prefix=prefix_of("png"),
         middle=FIGURE4_RUNS["middle"],

@@ -13,8 +13,8 @@ rule figure5:
         bottom=run_files(FIGURE5_RUNS["bottom"], "monitor.csv"),
     output:
         png=report(f"{FIGURES}/figure5.png", caption="../report/figure5.rst", category="Figure 5"),
-        pdf=f"{FIGURES}/figure5.pdf",
-        csv=f"{FIGURES}/figure5.csv",
+        pdf=report(f"{FIGURES}/figure5.pdf", caption="../report/figure5.rst", category="Figure 5"),
+        csv=report(f"{FIGURES}/figure5.csv", caption="../report/figure5.rst", category="Figure 5"),
     params:
         prefix=prefix_of("png"),
         top=FIGURE5_RUNS["top"],

@@ -11,9 +11,9 @@ rule figure6:
         metrics=run_files(FIGURE6_RUNS, "metrics.csv"),
     output:
         png=report(f"{FIGURES}/figure6.png", caption="../report/figure6.rst", category="Figure 6"),
-        pdf=f"{FIGURES}/figure6.pdf",
+        pdf=report(f"{FIGURES}/figure6.pdf", caption="../report/figure6.rst", category="Figure 6"),
         csv=report(f"{FIGURES}/figure6.csv", caption="../report/figure6.rst", category="Figure 6"),
-        curves=f"{FIGURES}/figure6_curves.csv",
+        curves=report(f"{FIGURES}/figure6_curves.csv", caption="../report/figure6.rst", category="Figure 6"),
     params:
         prefix=prefix_of("png"),
         runs=FIGURE6_RUNS,

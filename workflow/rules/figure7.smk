@@ -44,8 +44,8 @@ rule figure7:
         metrics=run_files(FIGURE7_RUNS, "metrics.csv"),
     output:
         png=report(f"{FIGURES}/figure7.png", caption="../report/figure7.rst", category="Figure 7"),
-        pdf=f"{FIGURES}/figure7.pdf",
-        csv=f"{FIGURES}/figure7.csv",
+        pdf=report(f"{FIGURES}/figure7.pdf", caption="../report/figure7.rst", category="Figure 7"),
+        csv=report(f"{FIGURES}/figure7.csv", caption="../report/figure7.rst", category="Figure 7"),
     params:
         prefix=prefix_of("png"),
         runs=FIGURE7_RUNS,

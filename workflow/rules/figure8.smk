@@ -11,8 +11,8 @@ rule figure8:
         metrics=run_files(TABLE1_RUNS["figure8"], "metrics.csv"),
     output:
         png=report(f"{FIGURES}/figure8.png", caption="../report/figure8.rst", category="Figure 8"),
-        pdf=f"{FIGURES}/figure8.pdf",
-        csv=f"{FIGURES}/figure8.csv",
+        pdf=report(f"{FIGURES}/figure8.pdf", caption="../report/figure8.rst", category="Figure 8"),
+        csv=report(f"{FIGURES}/figure8.csv", caption="../report/figure8.rst", category="Figure 8"),
     params:
         prefix=prefix_of("png"),
         runs=TABLE1_RUNS["figure8"],
