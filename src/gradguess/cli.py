@@ -521,12 +521,16 @@ def build_parser() -> argparse.ArgumentParser:
             ("class-images", "per class, the first principal direction of the input gradients and of the inputs, "
                              "and a random mix of inputs, at a trajectory's first and last snapshot (Figure 2 left)",
              cmd_class_images)):
-        p = sub.add_parser(name, help=helptext)
+        images = name == "class-images"
+        p = sub.add_parser(name, help=helptext, description=helptext[0].upper() + helptext[1:] + ".")
         p.add_argument("--trajectory", required=True, help="a trajectory's directory (config.json, snapshots/)")
         p.add_argument("--data-root", default="data")
-        p.add_argument("--examples", type=int, default=512, help="the seeded batch measured at every epoch")
+        p.add_argument("--examples", type=int, default=512,
+                       help="the seeded batch whose examples, per class, are measured at both snapshots" if images
+                       else "the seeded batch measured at every epoch")
         p.add_argument("--center", action=argparse.BooleanOptionalAction, default=False,
-                       help="PCA of centred activations (default: of the activations as they are)")
+                       help="PCA of centred gradients and inputs (default: of the vectors as they are)" if images
+                       else "PCA of centred activations (default: of the activations as they are)")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--device", default="auto")
         p.add_argument("--out", required=True)

@@ -9,6 +9,8 @@ import re
 import time
 from pathlib import Path
 
+from gradguess.errors import GradguessError
+
 CHECKPOINT = re.compile(r"^checkpoint(?:-(?P<digest>[0-9a-f]+))?\.pt$")
 TEMPORARY = re.compile(r"^\..+\.tmp$")
 STALE_SECONDS = 3600  # a temporary file this old is no write in progress
@@ -22,10 +24,15 @@ def clean(tree: str | Path, keep_digests: set[str] | None = None, dry_run: bool 
     - with `keep_digests`, a checkpoint whose digest is not among them: the current
       config would never resume from it (its settings changed, or the run is gone);
     - a temporary file of a write that was killed (older than an hour: not one in progress).
+
+    A `tree` that is not a directory is an error (a mistyped path or preset), not "nothing to delete".
     """
     tree = Path(tree)
+    if not tree.is_dir():
+        raise GradguessError(f"{tree} does not exist or is not a directory: no results to clean there (a preset's "
+                             "tree is results/<preset>; `snakemake cleanup --configfile presets/<preset>.yaml`)")
     doomed = []
-    for path in sorted(tree.rglob("*")) if tree.is_dir() else []:
+    for path in sorted(tree.rglob("*")):
         if not path.is_file():
             continue
         match = CHECKPOINT.match(path.name)
@@ -43,3 +50,16 @@ def clean(tree: str | Path, keep_digests: set[str] | None = None, dry_run: bool 
             path.unlink()
         removed.append((path, size))
     return removed
+
+
+def plan(tree: str | Path, keep_digests: set[str] | None = None) -> str:
+    """What `clean` would delete under `tree`, one line a file, for `snakemake cleanup -n` to show."""
+    tree = Path(tree)
+    if not tree.is_dir():
+        return f"{tree} does not exist: nothing to clean (is this the preset you meant?)"
+    doomed = clean(tree, keep_digests, dry_run=True)
+    if not doomed:
+        return f"nothing to delete under {tree}"
+    total = sum(size for _, size in doomed)
+    return "\n".join([f"{len(doomed)} file(s) to delete under {tree}, {total / 2**20:.1f} MB:",
+                      *(f"    {path} ({size / 2**20:.1f} MB)" for path, size in doomed)])
