@@ -29,7 +29,7 @@ def make_problem(seed=0, batch=6, dtype=torch.float64):
 
 
 def per_example_prompt_grads(model, x, y):
-    """∂ℓ_b/∂z_b by backprop, each example with its own copy of the prompt: row b of the summed loss's gradient."""
+    """Per-example ∂ℓ_b/∂z_b by backprop (each example its own prompt copy): row b of the summed loss's gradient."""
     z = model.prompt.detach().expand(x.shape[0], -1, -1).clone().requires_grad_(True)
     F.cross_entropy(model.run(x, z)[0], y, reduction="sum").backward()
     return z.grad
@@ -171,7 +171,7 @@ def test_wt_prompt_guess_lies_in_the_range_and_isotropic_noise_does_not():
 
 
 def test_wt_mean_estimate_is_its_covariance_times_the_gradient():
-    """§5: E[(∇·ε) ε] = Cov(ε) ∇, Cov = A Aᵀ per token; the mean of 1024 guesses of one example gets close."""
+    """§5: E[(∇·ε) ε] = Cov(ε) ∇, Cov = A Aᵀ per token; the mean of 1024 guesses of one example is close."""
     model, x, y = make_problem()
     k = 1024
     xs, ys = x[:1].expand(k, -1, -1, -1), y[:1].expand(k)
@@ -204,7 +204,8 @@ def old_directional(model, x, y, generator):
 def test_directional_descent_of_models_without_local_parameters_is_unchanged_bit_for_bit():
     torch.manual_seed(0)
     mlp, x = MLP(10, 4, depth=3, width=8), torch.randn(5, 10)
-    mixer, xm = build_mixer_seeded((3, 8, 8), 4, seed=0, blocks=2, channels=8, patch=4, groups=2), torch.randn(5, 3, 8, 8)
+    mixer = build_mixer_seeded((3, 8, 8), 4, seed=0, blocks=2, channels=8, patch=4, groups=2)
+    xm = torch.randn(5, 3, 8, 8)
     y = torch.tensor([0, 1, 2, 3, 0])
     for model, inputs in ((mlp, x), (mixer, xm)):
         new = M.get("directional").estimate(model, inputs, y, gen(9))

@@ -30,15 +30,16 @@ def google_npz(state, heads, path, extra=None):
     out = {"embedding/kernel": n(state["patch_embed.proj.weight"].permute(2, 3, 1, 0)),
            "embedding/bias": n(state["patch_embed.proj.bias"]), "cls": n(state["cls_token"]),
            "Transformer/posembed_input/pos_embedding": n(state["pos_embed"]),
-           "Transformer/encoder_norm/scale": n(state["norm.weight"]), "Transformer/encoder_norm/bias": n(state["norm.bias"]),
+           "Transformer/encoder_norm/scale": n(state["norm.weight"]),
+           "Transformer/encoder_norm/bias": n(state["norm.bias"]),
            "head/kernel": np.zeros((d, 7), np.float32), "head/bias": np.zeros(7, np.float32),
            "pre_logits/kernel": np.eye(d, dtype=np.float32), "pre_logits/bias": np.zeros(d, np.float32)}
     i = 0
     while f"blocks.{i}.norm1.weight" in state:
         blk, b = f"Transformer/encoderblock_{i}/", f"blocks.{i}."
         att = blk + "MultiHeadDotProductAttention_1/"
-        out[blk + "LayerNorm_0/scale"], out[blk + "LayerNorm_0/bias"] = n(state[b + "norm1.weight"]), n(state[b + "norm1.bias"])
-        out[blk + "LayerNorm_2/scale"], out[blk + "LayerNorm_2/bias"] = n(state[b + "norm2.weight"]), n(state[b + "norm2.bias"])
+        for ln, norm in (("LayerNorm_0", "norm1"), ("LayerNorm_2", "norm2")):
+            out[f"{blk}{ln}/scale"], out[f"{blk}{ln}/bias"] = n(state[f"{b}{norm}.weight"]), n(state[f"{b}{norm}.bias"])
         w, bias = state[b + "attn.qkv.weight"], state[b + "attn.qkv.bias"]
         for k, part in enumerate(("query", "key", "value")):
             out[f"{att}{part}/kernel"] = n(w[k * d:(k + 1) * d].T.reshape(d, heads, hd))

@@ -16,17 +16,18 @@ classes, so softmax ignores it). Attention runs timm's non-fused path (`use_plai
 `scaled_dot_product_attention` has no forward-mode derivative.
 
 The site. One: the prompt tokens, a copy per example, z ∈ [B, n, D]. It is not the output and no ReLU reads it
-(`mask` is None). Each example b gets its own guess ε_b and its own directional derivative d_b = ∇_z ℓ_b · ε_b from
-one `torch.func.jvp` of the frozen network with ε as the prompt's tangent (joint mode; with one site `per_layer` is
-the same). The prompt's update is the batch mean of d_b ε_b, an estimate of ∇_prompt L for L = mean_b ℓ_b.
+(`mask` is None). Each example b gets its own guess ε_b and its own directional derivative
+d_b = ∇_z ℓ_b · ε_b from one `torch.func.jvp` of the frozen network with ε as the prompt's tangent (joint mode;
+with one site `per_layer` is the same). The prompt's update is the batch mean of d_b ε_b, an estimate of
+∇_prompt L for L = mean_b ℓ_b.
 
 W^T for the prompt (§3.2). The first block reads a prompt token z two ways:
 
     h = z + Attn(LN1(t))[z's position]       the residual path: an identity
     q, k, v = W_qkv LN1(z) + b_qkv            the one linear map with weights that reads z (3D outputs)
 
-so ∂ℓ/∂z = ∂ℓ/∂h + J_LN1(z)ᵀ W_qkvᵀ ∂ℓ/∂(q,k,v). At guess time everything but ∂ℓ/∂(q,k,v) is known: W^T
-guesses it as n ~ N(0, I) in qkv's output space and keeps the rest, ε = J_LN1(z)ᵀ W_qkvᵀ n. That is §3.2's
+so ∂ℓ/∂z = ∂ℓ/∂h + J_LN1(z)ᵀ W_qkvᵀ ∂ℓ/∂(q,k,v). At guess time everything but ∂ℓ/∂(q,k,v) is known:
+W^T guesses it as n ~ N(0, I) in qkv's output space and keeps the rest, ε = J_LN1(z)ᵀ W_qkvᵀ n. That is §3.2's
 W^T: the next linear map's transpose applied to noise at its output, times the local Jacobian between the site
 and that map (ReLU' in the MLP, LN1's Jacobian here, known from z alone). What it ignores:
 - the residual term ∂ℓ/∂h. Its map is the identity, whose range is everything: adding it would add isotropic
@@ -89,7 +90,8 @@ class ViTPrompt(nn.Module):
         super().__init__()
         c, h, w = (int(s) for s in image_shape)
         if h != w or h % patch:
-            raise ValueError(f"the ViT needs square images whose side the patch size divides, got {h}×{w}, patch {patch}")
+            raise ValueError(f"the ViT needs square images whose side the patch size divides, "
+                             f"got {h}×{w}, patch {patch}")
         if n_prompt < 1:
             raise ValueError(f"VPT needs >= 1 prompt token, got n_prompt={n_prompt}")
         self.options = {"num_classes": int(num_classes), "image_shape": [c, h, w], "patch": int(patch), "dim": int(dim),
