@@ -21,5 +21,6 @@ def quick_run(tmp_path_factory):
     from workflow_helpers import QUICK, copy_workflow, snakemake
 
     wf = copy_workflow(tmp_path_factory.mktemp("quick"))
-    snakemake(wf, "--profile", "profiles/local", *QUICK, "--cores", "2")
+    # every figure of the quick preset must show data in every panel (report/plots.py: an empty one fails its rule)
+    snakemake(wf, "--profile", "profiles/local", *QUICK, "--cores", "2", env={"GRADGUESS_STRICT_FIGURES": "1"})
     return wf

@@ -98,8 +98,9 @@ def test_averaging_rows_cover_every_method_and_example():
     assert all("limit" not in r for r in rows if r["method"] != "wt")
 
 
-@pytest.mark.parametrize("layer,k", [(0, 1), (0, 2), (0, 4), (1, 3), (3, 2)])
-def test_jacobian_through_k_layers_matches_autograd(layer, k):
+@pytest.mark.parametrize("layer,k", [(0, 1), (0, 2), (0, 4), (0, 5), (1, 3), (3, 2)])
+def test_jacobian_through_k_weight_layers_matches_autograd(layer, k):
+    """J_k is the Jacobian of s_i -> x_(i+k+1): k weight layers with their masks (A.3), by autograd."""
     torch.manual_seed(0)
     model = MLP(6, 3, depth=6, width=7).double()
     x = torch.randn(4, 6, dtype=torch.float64)
@@ -110,13 +111,28 @@ def test_jacobian_through_k_layers_matches_autograd(layer, k):
 
         def forward(s_i):
             h = torch.relu(s_i)
-            for j in range(layer + 1, layer + k):
+            for j in range(layer + 1, layer + k + 1):
                 h = model.layers[j](h)
                 if j < len(model.layers) - 1:
                     h = torch.relu(h)
             return h
         expected = torch.autograd.functional.jacobian(forward, s)
+        assert ours[b].shape == expected.shape
         torch.testing.assert_close(ours[b], expected)
+
+
+def test_one_weight_layer_is_what_one_layer_downstream_guesses_through():
+    """Downstream(1)'s guess for layer 0 is J_1^T u for noise u at layer 1's post-activation."""
+    from gradguess import methods
+
+    torch.manual_seed(0)
+    model = MLP(6, 3, depth=4, width=7).double()
+    x, y = torch.randn(5, 6, dtype=torch.float64), torch.tensor([0, 1, 2, 0, 1])
+    est = methods.get("downstream", layers=1)
+    ctx, guesses, _ = est.probe(model, x, y, torch.Generator().manual_seed(3))
+    u = torch.randn((5, 7), generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    expected = torch.einsum("boi,bo->bi", jacobians(model, x, 0, 1), u)
+    torch.testing.assert_close(guesses[0], expected)
 
 
 def test_spectra_are_normalised_and_decay_faster_through_more_layers():
@@ -124,9 +140,10 @@ def test_spectra_are_normalised_and_decay_faster_through_more_layers():
     model = MLP(32, 10, depth=6, width=64)
     x = torch.randn(16, 32)
     rows = spectra(model, x, 0, [1, 2, 4])
+    assert {r["k"]: r["index"] for r in rows}[1] == 64  # J_1 is a full 64x64 map, not a 0/1 diagonal
     rank = {r["k"]: r["effective_rank"] for r in rows}
     first = {r["k"]: r["singular_value"] for r in rows if r["index"] == 1}
     assert all(v == pytest.approx(1.0) for v in first.values())
     assert rank[4] < rank[2] < rank[1]
-    with pytest.raises(ValueError, match="has no 6 layers after it"):
-        jacobians(model, x, 1, 6)
+    with pytest.raises(ValueError, match="has no 5 weight layers after it"):
+        jacobians(model, x, 1, 5)

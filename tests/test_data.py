@@ -137,10 +137,11 @@ def test_max_train_and_max_test_keep_the_first_examples(tmp_path):
     assert torch.equal(small["x_train"], full["x_train"][:100]) and torch.equal(small["y_test"], full["y_test"][:10])
     assert "first 100 training examples" in small["source"]
     # what the comparison says of the data a verdict used: sizes and origin, and no machine's path
-    from gradguess.report.comparison import describe
-    assert describe(tmp_path / "small" / "cifar10.pt") == ("100 training and 10 test examples (local files, first "
-                                                          "100 training examples, first 10 test examples)")
-    assert describe(tmp_path / "full" / "cifar10.pt").startswith("10,000 training and 1,000 test examples")
+    from gradguess.report.comparison import describe_data
+    assert describe_data(tmp_path / "small" / "cifar10.pt") == {
+        "train": 100, "test": 10, "origin": "local files, first 100 training examples, first 10 test examples"}
+    assert describe_data(tmp_path / "full" / "cifar10.pt")["train"] == 10_000
+    assert "/" not in describe_data(tmp_path / "full" / "cifar10.pt")["origin"]  # no machine's path
 
 
 # ----------------------------------------------------------------------------- file formats

@@ -44,7 +44,7 @@ def test_comments_and_docstrings_do_not_change_the_digest_code_does(src):
     other = digest(src, "directional")
     wt.write_text(wt.read_text().replace('"""W^T (§3.2', '"""W^T, in other words (§3.2') + "\n# note\n")
     assert digest(src) == before
-    wt.write_text(wt.read_text().replace("* ctx.mask(i)", "* ctx.mask(i) * 2"))
+    wt.write_text(wt.read_text().replace("guess * mask", "guess * mask * 2"))
     assert digest(src) != before
     assert digest(src, "directional") == other  # another method's runs keep theirs
     assert digest(src, "wt_sv_power") != lineage.training_digest("wt_sv_power")  # a subclass of W^T follows it

@@ -69,7 +69,7 @@ def test_cells_confirmed_by_the_text():
     assert _cell("cifar100", 6, 128, "backprop", "test") == (17.9, 0.4)
     t1 = paper.table1().set_index(["row", "method"])
     # Table 1: "our method again achieves the accuracy 77.4%, beating Ren et al. (2022) method by 1.4%" (Section 4)
-    assert t1.loc[("aug5000", "wt"), "value"] == 77.4 and t1.loc[("aug5000", "ren_et_al"), "value"] == 76.0
+    assert t1.loc[("augment_long", "wt"), "value"] == 77.4 and t1.loc[("augment_long", "ren_et_al"), "value"] == 76.0
     # Table 1: "In the Adam setting, our method achieves a 1.3% gain on top of ... Ren et al." (Section 4)
     assert round(t1.loc[("adam", "wt"), "value"] - t1.loc[("adam", "ren_et_al"), "value"], 1) == 1.3
     # Table 1: the row quoted from Ren et al. (2022): backprop 66.4, Ren et al. 69.3

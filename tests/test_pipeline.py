@@ -197,8 +197,11 @@ def test_quick_run_makes_every_artifact_stamped_quick(quick_run):
     # ... though every claim's data was read from the files the figure rules wrote
     from gradguess.report import comparison
     quick = yaml.safe_load((REPO / "presets" / "quick.yaml").read_text())
-    arts = comparison.artifacts(figures, tree / "figure4" / "averaging.csv", quick["trajectory"],
-                                quick["table1"]["dataset"], quick["figure7"]["jacobian"])
+    traj = quick["trajectory"]
+    settings = {"figure1": {k: traj[k] for k in ("dataset", "depth", "width")},
+                "averaging": {k: traj[k] for k in ("dataset", "depth", "width")},
+                "spectra": quick["figure7"]["jacobian"], "table1": {"dataset": quick["table1"]["dataset"]}}
+    arts = comparison.artifacts(figures, tree / "figure4" / "averaging.csv", settings)
     assert set(arts) == {"figure1_table", "table2", "averaging", "curves", "spectra", "monitors", "sv_power", "sweep",
                          "subspace", "table1", "mixer_curves"}
     assert set(arts["table1"]["arch"]) == {"mixer-b2-c16-p16-g2"} and set(arts["sweep"]["depth"]) == {6}
@@ -213,6 +216,7 @@ def test_quick_run_makes_every_artifact_stamped_quick(quick_run):
     assert set(subspace["width"]) == {32} and set(subspace["depth"]) == {3, 4}
     averaged = pd.read_csv(quick_run / "results" / "quick" / "figure4" / "averaging.csv")
     assert set(averaged["guesses"]) == {2, 4, 8, 16, 32, 64, 128, 256}
+    assert set(averaged["mode"].fillna("")) == {"", "joint", "per_layer"}  # both JVP modes; directional has none
     # backprop is the oracle: it beats directional descent on every dataset and architecture
     wide = table.pivot_table(index=["dataset", "depth", "width", "split"], columns="method", values="mean")
     assert (wide["backprop"] > wide["directional"]).all()
@@ -271,25 +275,23 @@ def test_the_library_code_a_result_depends_on_reruns_it_and_other_code_does_not(
     assert nothing_to_do(snakemake(quick_copy, "-n", *QUICK))
 
     # code a figure depends on: that figure re-renders, nothing trains or measures again
-    figures = src / "report" / "figures.py"
-    figures.write_text(figures.read_text() + "\n\nFIGURE_NOTE = 'changed'\n")
+    plots = src / "report" / "plots.py"  # shared by every figure: each re-renders, nothing else
+    plots.write_text(plots.read_text() + "\n\nFIGURE_NOTE = 'changed'\n")
     counts = job_counts(snakemake(quick_copy, "-n", *QUICK).stdout)
     assert "train" not in counts and "measure_guesses" not in counts and "capture_trajectory" not in counts
-    assert counts["figure3"] == counts["figure11"] == counts["figure1"] == 1
-    figures.write_text(figures.read_text().replace("\n\nFIGURE_NOTE = 'changed'\n", ""))
+    assert counts["figure3"] == counts["figure11"] == counts["figure1"] == 1 and "table2" not in counts
+    plots.write_text(plots.read_text().replace("\n\nFIGURE_NOTE = 'changed'\n", ""))
 
     # code of one method: its runs (and Figure 1's measurements, which use it) re-run, the others do not
-    wt.write_text(original.replace("return ctx.next_transpose(i, z, self.next_weight(ctx, i)) * ctx.mask(i)",
-                                   "return ctx.next_transpose(i, z, self.next_weight(ctx, i)) * ctx.mask(i) * 1.0"))
+    assert "guess * mask" in original
+    wt.write_text(original.replace("guess * mask", "guess * mask * 1.0"))
     out = snakemake(quick_copy, "-n", "-p", *QUICK)
     counts = job_counts(out.stdout)
-    # every run of a W^T method: Table 2's, Figure 6's other optimizers and lrs, Figure 4's SGD twins, and
-    # (through the Figure 1 measurements their cosine comes from) the cosine-matched runs; the LocalMixer's W^T
-    # runs (Table 1's two rows, (c) being (b) here, and Figure 8's without local losses); Figure 5's sv-power
-    # replicates
-    assert counts["train"] == DATASETS + 5 + 2 + 3 + 3 and counts["train_replicates"] == 2  # mixer: 2 + 1
-    assert set(re.findall(r"gradguess train .*--method (\w+)", out.stdout)) == {
-        "wt", "wt_sv_power", "cosine_matched_directional"}
+    # every run of a W^T method: Table 2's, Figure 6's other optimizers and lrs, Figure 4's SGD twins; the
+    # LocalMixer's W^T runs (Table 1's two rows, the last being the 500-epoch row's here, and Figure 8's without
+    # local losses); Figure 5's sv-power replicates. (The cosine-matched runs use the paper's 0.03, not W^T's.)
+    assert counts["train"] == DATASETS + 5 + 2 + 3 and counts["train_replicates"] == 2  # mixer: 2 + 1
+    assert set(re.findall(r"gradguess train .*--method (\w+)", out.stdout)) == {"wt", "wt_sv_power"}
     assert counts["measure_guesses"] == 3 and "capture_trajectory" not in counts
     assert "Params have changed" in out.stdout
 

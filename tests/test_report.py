@@ -4,7 +4,7 @@ import json
 import pandas as pd
 import pytest
 
-from gradguess.report import figures, tables
+from gradguess.report import figure1, figure3, figure5, figure6, figure11, layout, runs as run_io, table1, table2
 
 
 def fake_run(root, dataset, depth, width, method, seed, status, train_acc, test_acc):
@@ -31,16 +31,16 @@ def gathered(tmp_path):
              fake_run(tmp_path, "mnist", 3, 32, "backprop", 1, "diverged", 0, 0),
              fake_run(tmp_path, "mnist", 6, 32, "wt", 0, "diverged", 0, 0),
              fake_run(tmp_path, "synthetic", 3, 32, "wt", 0, "completed", 0.30, 0.25)]
-    return tables.gather_runs(paths)
+    return run_io.gather_runs(paths)
 
 
 def test_table2_averages_completed_seeds_and_marks_divergence(gathered):
     runs, curves = gathered
     assert len(runs) == 6 and len(curves) == 12
-    long = tables.table2(runs)
+    long = table2.table2(runs)
     row = long[(long.method == "wt") & (long.dataset == "mnist") & (long.depth == 3) & (long.split == "train")].iloc[0]
     assert row["mean"] == pytest.approx(85.0) and row["std"] == pytest.approx(pd.Series([80, 90]).std())
-    header, body = tables.table2_wide(long)
+    header, body = table2.table2_wide(long)
     assert header == ["Architecture", "Method", "Train MNIST", "Train Synthetic", "Test MNIST", "Test Synthetic"]
     cells = {(r[0], r[1]): r[2:] for r in body}
     assert cells[("D:3, W:32", "W^T")][0] == "85.0 ± 7.1"
@@ -53,15 +53,15 @@ def test_table2_averages_completed_seeds_and_marks_divergence(gathered):
 
 def test_table_formats_and_figures_are_written(gathered, tmp_path):
     runs, curves = gathered
-    long = tables.table2(runs)
-    header, body = tables.table2_wide(long)
-    paths = tables.write_table(long, header, body, tmp_path / "out" / "table2", "Table 2", "test")
+    long = table2.table2(runs)
+    header, body = table2.table2_wide(long)
+    paths = layout.write_table(long, header, body, tmp_path / "out" / "table2", "Table 2", "test")
     assert [p.suffix for p in paths] == [".csv", ".md", ".tex"]
     assert set(pd.read_csv(paths[0])["preset"]) == {"test"}
     tex = paths[2].read_text()
     assert r"$W^\top$" in tex and r"$\pm$" in tex and "preset: test" in tex
-    for draw, frame in ((figures.figure3, runs), (figures.figure11, curves)):
-        out = draw(frame, tmp_path / "out" / draw.__name__, "test")
+    for module, frame in ((figure3, runs), (figure11, curves)):
+        out = module.draw(frame, tmp_path / "out" / module.__name__, "test")
         assert all(p.stat().st_size > 1000 for p in out)
 
 
@@ -71,23 +71,23 @@ def test_figure1_table_has_the_oracle_row_and_both_modes(tmp_path):
             for e in (0, 1) for b in (0, 1)
             for m, mode, c in (("directional", None, 3e-4), ("wt", "joint", 0.03), ("wt", "per_layer", 0.1))]
     frame = pd.DataFrame(rows)
-    long, header, body = tables.figure1_table(frame)
+    long, header, body = figure1.figure1_table(frame)
     assert body[0] == ["Backprop (oracle)", "", "1", "1", "1"]
     assert [(r[0], r[1]) for r in body[1:]] == [("Directional descent", ""), ("W^T", "joint (paper's)"),
                                                 ("W^T", "per_layer (ours)")]
     assert body[2][2] == "0.03 ± 0"
     assert header[3].startswith("1-step effectiveness (paper's")
     assert set(long["batches"]) == {2} and set(long["epochs"]) == {"1-1"}  # epoch 0 left out by default
-    everything = tables.figure1_table(frame, average_from_epoch=0)[0]
+    everything = figure1.figure1_table(frame, average_from_epoch=0)[0]
     assert set(everything["batches"]) == {4}
-    out = figures.figure1(frame, tmp_path / "figure1", "test")
+    out = figure1.draw(frame, tmp_path / "figure1", "test")
     assert all(p.exists() for p in out)
 
 
 def test_table2_stacked_layout_is_the_papers(gathered, tmp_path):
     runs, _ = gathered
-    long = tables.table2(runs)
-    header, body = tables.table2_stacked(long)
+    long = table2.table2(runs)
+    header, body = table2.table2_stacked(long)
     assert header == ["Split", "Architecture", "Method", "MNIST", "Synthetic"]
     splits = [r[0] for r in body]
     assert splits == sorted(splits, key=lambda s: s != "Train accuracy")  # the train block above the test block
@@ -95,7 +95,7 @@ def test_table2_stacked_layout_is_the_papers(gathered, tmp_path):
     cells = {(r[0], r[1], r[2]): r[3:] for r in body}
     assert cells[("Train accuracy", "D:3, W:32", "W^T")] == ["85.0 ± 7.1", "30.0 ± 0.0"]
     assert cells[("Test accuracy", "D:3, W:32", "W^T")][0] == "72.0 ± 2.8"
-    paths = tables.write_table(long, header, body, tmp_path / "t2", "Table 2", "test", groups=2)
+    paths = layout.write_table(long, header, body, tmp_path / "t2", "Table 2", "test", groups=2)
     md = paths[1].read_text().splitlines()
     # repeated block and architecture names are blanked, as in the paper
     assert md[4].startswith("| Train accuracy | D:3, W:32 | W^T |") and md[5].startswith("|  |  | Backprop")
@@ -124,7 +124,7 @@ def test_sweep_selection_picks_each_methods_best_final_train_accuracy(tmp_path):
     run("wt-adamw-lr1e-05", "wt", "adamw", 1e-5, [0.9], diverged=True)  # NaN at the end counts as 0
     run("backprop-sgd-lr0.1", "backprop", "sgd", 1e-1, [0.9])
     run("backprop-sgd-lr0.01", "backprop", "sgd", 1e-2, [0.9])   # a tie: the larger lr wins
-    table = tables.sweep_selection(pd.DataFrame(rows))
+    table = figure6.sweep_selection(pd.DataFrame(rows))
     chosen = {(r.optimizer, r.method): r.lr for r in table.itertuples() if r.chosen}
     assert chosen == {("adamw", "wt"): 1e-3, ("sgd", "backprop"): 1e-1}
     assert len(table) == 5 and table["chosen"].sum() == 2
@@ -145,16 +145,16 @@ def _monitored_run(root, name, method, seeds, options=None, rows=4, empty=False)
 
 def test_monitors_are_gathered_per_seed_with_the_power_and_an_unmonitored_run_is_named(tmp_path):
     runs = [_monitored_run(tmp_path, f"wt_sv_power-p{p:g}", "wt_sv_power", [0, 1, 2], {"power": p}) for p in (0.5, 2)]
-    monitors = tables.load_monitors(runs)
+    monitors = run_io.load_monitors(runs)
     assert len(monitors) == 2 * 3 * 4 and sorted(monitors["power"].unique()) == [0.5, 2.0]
     assert set(monitors.groupby("power")["seed"].nunique()) == {3}
     assert set(zip(monitors["dataset"], monitors["depth"], monitors["width"])) == {("cifar10", 6, 128)}  # the claims'
-    figures.figure5(monitors, pd.DataFrame(columns=["run", "method", "epoch", "train_acc", "test_acc"]), monitors,
+    figure5.draw(monitors, pd.DataFrame(columns=["run", "method", "epoch", "train_acc", "test_acc"]), monitors,
                     tmp_path / "figure5", "test")
     assert (tmp_path / "figure5.png").stat().st_size > 0
     silent = _monitored_run(tmp_path, "wt", "wt", [0], empty=True)
     with pytest.raises(ValueError, match="trained without monitor_every"):
-        tables.load_monitors([silent])
+        run_io.load_monitors([silent])
 
 
 def test_cosine_auto_from_the_measurements_equals_the_table(tmp_path):
@@ -167,7 +167,7 @@ def test_cosine_auto_from_the_measurements_equals_the_table(tmp_path):
     for e in (0, 1, 2):
         paths.append(tmp_path / f"epoch_{e}.csv")
         measured[measured["epoch"] == e].to_csv(paths[-1], index=False)
-    table, _, _ = tables.figure1_table(measured, 1)
+    table, _, _ = figure1.figure1_table(measured, 1)
     table.to_csv(tmp_path / "table.csv", index=False)
     expected = measured[(measured["method"] == "wt") & (measured["epoch"] >= 1)]["cosine"].mean()
     assert reference_cosine(paths, average_from_epoch=1) == pytest.approx(expected)
@@ -183,13 +183,37 @@ def test_table1_puts_each_run_in_its_column_beside_the_papers_cell():
     curves = pd.concat([run("bp", "backprop", {}, [0.70, 0.72]), run("ren", "activation_perturbation",
                         {"local_losses": True}, [0.69, 0.69]), run("ap", "activation_perturbation", {}, [0.5, 0.5]),
                         run("wt", "wt", {"local_losses": True}, [0.725, 0.725])])
-    long, header, body = tables.table1(curves, {"adam": ["bp", "ren", "ap", "wt"], "augment": [], "augment_long": []})
+    long, header, body = table1.table1(curves, {"adam": ["bp", "ren", "ap", "wt"], "augment": [], "augment_long": []})
     assert set(long["column"]) == {"backprop", "ren_et_al", "wt"}  # without local losses: not a Table 1 cell
     assert long.set_index("column").loc["wt", "test_acc_mean"] == pytest.approx(72.5)
     assert long.set_index("column").loc["backprop", "paper"] == 71.2
     assert header[1:] == ["Backprop", "Ren et al. (2022)", "Mixing", "W^T"]
     assert body[0][:3] == ["Reported by Ren et al. (quoted)", "66.4", "69.3"]
-    assert body[1][0].startswith("(a) Adam (5 epochs)") and "(paper 72.5)" in body[1][4] and body[1][3].startswith("–")
+    assert body[1][0] == "Reproduced with Adam, ours: 5 epochs" and "(paper 72.5)" in body[1][4]
+    assert body[1][3].startswith("–")
+
+
+def test_table1_marks_a_cell_filled_by_an_earlier_rows_run():
+    """Backprop is not trained longer in the 5000-epoch row: its cell there is the 500-epoch run, said so."""
+    def run(name, method, options):
+        return pd.DataFrame({"run": name, "seed": [0], "epoch": 5, "method": method, "dataset": "cifar10",
+                             "options": json.dumps(options), "test_acc": [0.7], "train_acc": 0.9})
+    curves = pd.concat([run("bp", "backprop", {}), run("wt", "wt", {"local_losses": True}),
+                        run("wt_long", "wt", {"local_losses": True})])
+    long, _, body = table1.table1(curves, {"adam": [], "augment": ["bp", "wt"], "augment_long": ["bp", "wt_long"]})
+    reused = long.set_index(["row", "column"])["reused"]
+    assert reused[("augment_long", "backprop")] == "augment" and reused[("augment_long", "wt")] == ""
+    assert 'the run of "Augmentation (500 epochs)"' in body[3][1] and "the run of" not in body[3][4]
+    assert "ours:" in body[2][0]
+
+
+def settings(dataset="cifar10", depth=6, width=1024, epochs=50, table1="cifar10", batches=98):
+    return {"figure1": {"dataset": dataset, "depth": depth, "width": width, "trajectory_epochs": epochs,
+                        "optimizer": "adamw", "lr": 1e-4, "batch_size": 512, "batches_per_epoch": batches},
+            "table1": {"dataset": table1}}
+
+
+CIFAR_SUBSET = {"cifar10": {"train": 10_000, "test": 1_000, "origin": "local files"}}
 
 
 def test_the_comparison_never_judges_toy_data_and_compares_the_papers_setting(tmp_path):
@@ -200,13 +224,13 @@ def test_the_comparison_never_judges_toy_data_and_compares_the_papers_setting(tm
     # Table 2 on a toy dataset and on one of the paper's cells
     pd.DataFrame([
         {"dataset": "synthetic", "depth": 3, "width": 32, "method": "wt", "split": "train", "mean": 99.0},
-        {"dataset": "mnist", "depth": 6, "width": 1024, "method": "self_sharpening", "split": "train", "mean": 90.0},
+        {"dataset": "mnist", "depth": 6, "width": 1024, "method": "self_sharpening", "split": "train", "mean": 90.0,
+         "planned_epochs": 3, "optimizer": "stable_adamw", "lr": 1e-4, "batch_size": 512},
     ]).to_csv(figures / "table2.csv", index=False)
     pd.DataFrame([{"method": "wt", "mode": "joint", "cosine_mean": 0.03, "one_step_effectiveness_mean": 1e-3},
                   {"method": "directional", "mode": "", "cosine_mean": 3e-4, "one_step_effectiveness_mean": 1e-6}]
                  ).to_csv(figures / "figure1_table.csv", index=False)
-    toy = comparison.write(figures, None, {"dataset": "synthetic", "depth": 6, "width": 64}, "synthetic", "test",
-                           tmp_path / "toy")
+    toy = comparison.write(figures, None, settings("synthetic", 6, 64), "test", tmp_path / "toy")
     claims_ = toy[toy["kind"] == "claim"]
     assert (claims_["status"] != "holds").all()
     f1 = toy[toy["kind"] == "Figure 1"]
@@ -215,17 +239,32 @@ def test_the_comparison_never_judges_toy_data_and_compares_the_papers_setting(tm
     compared = t2[t2["status"] == "compared"]
     assert list(compared["key"]) == ["mnist (6, 1024) self_sharpening train"]  # the toy row is in no paper cell
     assert compared["difference"].iloc[0] == pytest.approx(90.0 - compared["paper"].iloc[0])
-    real = comparison.write(figures, None, {"dataset": "cifar10", "depth": 6, "width": 1024}, "cifar10", "test",
-                            tmp_path / "real", data={"cifar10": "10,000 training and 1,000 test examples"})
+    assert compared["setting"].iloc[0] == "reduced" and "3 of 1,000 epochs" in compared["reduction"].iloc[0]
+    real = comparison.write(figures, None, settings(epochs=3, batches=8), "test", tmp_path / "real",
+                            data=CIFAR_SUBSET)
     judged = real[(real["kind"] == "claim") & (real["status"] != "not measured")].set_index("id")
-    assert judged.loc["fig1_cosine_100x", "data"] == "cifar10: 10,000 training and 1,000 test examples"
+    assert judged.loc["fig1_cosine_100x", "data"] == "cifar10: 10,000 training and 1,000 test examples (local files)"
     assert (judged["data"] != "").all()
+    reduction = judged.loc["fig1_cosine_100x", "reduction"]
+    assert judged.loc["fig1_cosine_100x", "setting"] == "reduced"
+    for part in ("cifar10: 10,000 of 50,000 training examples", "3 of 50 trajectory epochs",
+                 "8 of 98 batches per epoch"):
+        assert part in reduction, reduction
+    assert judged.loc["fig1_cosine_100x", "verdict_at_reduced_setting"] == "holds"
+    assert judged.loc["fig1_cosine_100x", "verdict_at_paper_setting"] == ""
     f1 = real[(real["kind"] == "Figure 1") & (real["status"] == "compared")]
     assert set(f1["key"]) == {"wt cosine", "wt 1-step effectiveness", "directional cosine",
                               "directional 1-step effectiveness"}
+    assert set(f1["setting"]) == {"reduced"}
     text = (tmp_path / "real.md").read_text()
-    assert text.startswith("# The paper against ours") and "| `fig1_cosine_100x` |" in text
-    assert "Our data: cifar10: 10,000 training and 1,000 test examples." in text
+    assert text.startswith("# The paper against ours") and "| `fig1_cosine_100x` (" in text
+    assert "at the paper's setting 0 hold and 0 do not hold; at a reduced setting 1 hold and 0 do not hold" in text
+    assert "**holds at a reduced setting**" in text and "| a reduced setting |" in text
+    assert "Our data: cifar10: 10,000 training and 1,000 test examples (local files)." in text
+    full = comparison.write(figures, None, settings(), "test", tmp_path / "full",
+                            data={"cifar10": {"train": 50_000, "test": 10_000, "origin": "torchvision"}})
+    at_paper = full[(full["kind"] == "claim")].set_index("id").loc["fig1_cosine_100x"]
+    assert at_paper["setting"] == "paper" and at_paper["verdict_at_paper_setting"] == "holds"
 
 
 def test_the_comparison_compares_table1_only_on_the_papers_mixer(tmp_path):
@@ -233,7 +272,6 @@ def test_the_comparison_compares_table1_only_on_the_papers_mixer(tmp_path):
 
     figures = tmp_path / "figs"
     figures.mkdir()
-    traj = {"dataset": "cifar10", "depth": 6, "width": 1024}
 
     def table1(arch):
         pd.DataFrame([{"row": row, "column": column, "run": f"results/x/runs/cifar10/{arch}/{column}/e5",
@@ -241,15 +279,45 @@ def test_the_comparison_compares_table1_only_on_the_papers_mixer(tmp_path):
                       (("adam", "wt", 73.0), ("adam", "ren_et_al", 70.0))]).to_csv(figures / "table1.csv", index=False)
 
     table1("mixer-b2-c16-p16-g2")
-    toy = comparison.write(figures, None, traj, "cifar10", "test", tmp_path / "toy")
+    toy = comparison.write(figures, None, settings(), "test", tmp_path / "toy")
     t1 = toy[toy["kind"] == "Table 1"]
     assert set(t1["status"]) <= {"not measured", "quoted by the paper"}
     assert "mixer-b2-c16-p16-g2" in " ".join(t1["note"].dropna())
     assert toy.set_index("id").loc["table1_wt_beats_ren", "status"] == "not measured"
     table1(claims.PAPER_MIXER)
-    real = comparison.write(figures, None, traj, "cifar10", "test", tmp_path / "real")
+    real = comparison.write(figures, None, settings(), "test", tmp_path / "real")
     compared = real[(real["kind"] == "Table 1") & (real["status"] == "compared")].set_index("key")
     assert sorted(compared["ours"]) == [70.0, 73.0] and all("Adam" in k for k in compared.index)
+    assert "training set size not recorded" in compared["reduction"].iloc[0]  # no data description given
     assert real.set_index("id").loc["table1_wt_beats_ren", "status"] == "holds"
-    assert comparison.write(figures, None, traj, "synthetic", "test", tmp_path / "syn").set_index("id").loc[
+    assert comparison.write(figures, None, settings(table1="synthetic"), "test", tmp_path / "syn").set_index("id").loc[
         "table1_wt_beats_ren", "status"] == "not measured"
+
+
+def test_a_panel_without_visible_data_is_found():
+    import matplotlib.pyplot as plt
+
+    from gradguess.report import plots
+
+    fig, axes = plt.subplots(1, 4)
+    axes[0].plot([1, 2], [3, 4])                      # a line: data
+    axes[1].plot([1], [3])                            # one epoch as a line without a marker: invisible
+    axes[2].plot([1], [3], **plots.markers([1]))      # the same point with a marker: data
+    axes[3].set_title("nothing here")
+    assert plots.empty_axes(fig) == ["untitled panel", "nothing here"]
+    axes[1].fill_between([1, 2], [0, 0], [1, 1])      # a band: data
+    assert plots.empty_axes(fig) == ["nothing here"]
+    plt.close(fig)
+
+
+def test_a_strict_run_refuses_a_figure_with_an_empty_panel(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from gradguess.report import plots
+
+    monkeypatch.setenv("GRADGUESS_STRICT_FIGURES", "1")
+    fig, ax = plt.subplots()
+    ax.set_title("empty")
+    with pytest.raises(ValueError, match="empty"):
+        plots.save(fig, tmp_path / "f", "test")
+    assert not list(tmp_path.iterdir())

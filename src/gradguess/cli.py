@@ -116,8 +116,8 @@ def cmd_averaging(args) -> int:
     specs = [MethodSpec.parse(m) for m in args.methods]
     model, data = _checkpoint_and_data(args, "guess averaging")
     rows = averaging(model, data.x_train, data.y_train, [(s.name, dict(s.options)) for s in specs], args.examples,
-                     args.max_guesses, args.batch_size, chunk=args.chunk, seed=args.seed)
-    io.write_csv(args.out, rows, ["method", "example", "guesses", "cosine", "limit"])
+                     args.max_guesses, args.batch_size, chunk=args.chunk, seed=args.seed, modes=tuple(args.modes))
+    io.write_csv(args.out, rows, ["method", "mode", "example", "guesses", "cosine", "limit"])
     log.info("wrote %d rows to %s", len(rows), args.out)
     return 0
 
@@ -219,31 +219,21 @@ def cmd_class_images(args) -> int:
 
 
 def cmd_report_figure5(args) -> int:
-    from gradguess.report import figures, tables
+    from gradguess.report import figure5
 
-    top, bottom = tables.load_monitors(args.top), tables.load_monitors(args.bottom)
-    curves = tables.load_runs(args.top)
-    figures.figure5(top, curves, bottom, args.out_prefix, args.preset)
-    data = tables.figure5_data(top, curves, bottom)
-    io.write_text(f"{args.out_prefix}.csv", data.assign(preset=args.preset).to_csv(index=False))
+    figure5.write(args.top, args.bottom, args.out_prefix, args.preset)
     return 0
 
 
 def cmd_report_subspace(args) -> int:
-    import pandas as pd
-
-    from gradguess.report import figures
-
-    curves = pd.concat([pd.read_csv(p) for p in args.subspace], ignore_index=True)
     if args.artifact == "figure2":
-        images = pd.read_csv(args.images)
-        figures.figure2(images, curves, args.out_prefix, args.preset)
-        # the left panel's pictures apart: one pixel column each, which would pad every curve row
-        images = pd.concat([images, pd.DataFrame({"preset": args.preset}, index=images.index)], axis=1)
-        io.write_text(f"{args.out_prefix}_images.csv", images.to_csv(index=False))
+        from gradguess.report import figure2
+
+        figure2.write(args.subspace, args.images, args.out_prefix, args.preset)
     else:
-        figures.figure10(curves, args.out_prefix, args.preset)
-    io.write_text(f"{args.out_prefix}.csv", curves.assign(preset=args.preset).to_csv(index=False))
+        from gradguess.report import figure10
+
+        figure10.write(args.subspace, args.out_prefix, args.preset)
     return 0
 
 
@@ -251,79 +241,61 @@ def cmd_report_comparison(args) -> int:
     import json
 
     from gradguess.report import comparison
+    from gradguess.report.claims import PAPER_DATASETS, PROMPT_DATASETS
 
-    from gradguess.report.claims import PAPER_DATASETS
-
-    # which data each verdict used: every prepared data set of the paper's in this tree
-    files = {d: Path(args.data_root) / f"{d}.pt" for d in PAPER_DATASETS} if args.data_root else {}
-    data = {d: comparison.describe(f) for d, f in files.items() if f.is_file()}
-    comparison.write(Path(args.figures), args.averaging, json.loads(args.trajectory), args.table1_dataset,
-                     args.preset, Path(args.out_prefix), json.loads(args.jacobian) if args.jacobian else None, data)
+    # which data each verdict used, and how much of it: every prepared data set of the paper's in this tree
+    root = Path(args.data_root) if args.data_root else None
+    data = {d: comparison.describe_data(root / f"{d}.pt") for d in (*PAPER_DATASETS, *PROMPT_DATASETS)
+            if root is not None and (root / f"{d}.pt").is_file()}
+    comparison.write(Path(args.figures), args.averaging, json.loads(args.settings), args.preset,
+                     Path(args.out_prefix), data)
     return 0
 
 
 def cmd_report_table1(args) -> int:
-    from gradguess.report import tables
+    from gradguess.report import table1
 
-    rows = {"adam": args.adam, "augment": args.augment, "augment_long": args.augment_long}
-    curves = tables.load_runs([r for runs in rows.values() for r in runs])
-    long, header, body = tables.table1(curves, rows)
-    dataset = ", ".join(sorted(set(curves["dataset"]))) if not curves.empty else "?"
-    tables.write_table(long, header, body, args.out_prefix, f"Table 1: LocalMixer, {dataset} test accuracy (%)",
-                       args.preset, notes=tables.TABLE1_NOTES)
+    table1.write({"adam": args.adam, "augment": args.augment, "augment_long": args.augment_long}, args.out_prefix,
+                 args.preset)
     return 0
 
 
 def cmd_report_figure8(args) -> int:
-    from gradguess.report import figures, tables
+    from gradguess.report import figure8
 
-    curves = tables.load_runs(args.runs)
-    figures.figure8(curves, args.out_prefix, args.preset)
-    io.write_text(f"{args.out_prefix}.csv", curves.assign(preset=args.preset).to_csv(index=False))
+    figure8.write(args.runs, args.out_prefix, args.preset)
     return 0
 
 
 def cmd_report_figure4(args) -> int:
-    import pandas as pd
+    import json
 
-    from gradguess.report import figures, tables
+    from gradguess.report import figure4
 
-    averaging = pd.read_csv(args.averaging)
-    curves = tables.load_runs([*args.middle, *args.right])
-    figures.figure4(averaging, curves, args.middle, args.right, args.out_prefix, args.preset)
-    stats = averaging.groupby(["method", "guesses"])["cosine"].agg(["mean", "min", "max"]).reset_index()
-    data = pd.concat([stats.assign(panel="left"),
-                      curves.assign(panel=["middle" if r in args.middle else "right" for r in curves["run"]])])
-    io.write_text(f"{args.out_prefix}.csv", data.assign(preset=args.preset).to_csv(index=False))
+    figure4.write(args.averaging, args.middle, args.right, args.out_prefix, args.preset, args.paper_mode,
+                  json.loads(args.setting) if args.setting else None)
     return 0
 
 
 def cmd_report_figure6(args) -> int:
-    from gradguess.report import figures, tables
+    from gradguess.report import figure6
 
-    curves = tables.load_runs(args.runs)
-    selection = tables.sweep_selection(curves)
-    figures.figure6(curves, selection, args.out_prefix, args.preset)
-    io.write_text(f"{args.out_prefix}.csv", selection.assign(preset=args.preset).to_csv(index=False))
-    io.write_text(f"{args.out_prefix}_curves.csv", curves.assign(preset=args.preset).to_csv(index=False))
+    figure6.write(args.runs, args.out_prefix, args.preset)
     return 0
 
 
 def cmd_report_figure7(args) -> int:
-    import pandas as pd
+    import json
 
-    from gradguess.report import figures, tables
+    from gradguess.report import figure7
 
-    curves = tables.load_runs(args.runs)
-    spectra = pd.read_csv(args.spectra)
-    figures.figure7(curves, args.runs, spectra, args.out_prefix, args.preset)
-    data = pd.concat([curves.assign(panel="left"), spectra.assign(panel="right")])
-    io.write_text(f"{args.out_prefix}.csv", data.assign(preset=args.preset).to_csv(index=False))
+    figure7.write(args.runs, args.spectra, args.out_prefix, args.preset,
+                  json.loads(args.jacobian) if args.jacobian else None)
     return 0
 
 
 def cmd_report_gather(args) -> int:
-    from gradguess.report.tables import gather_runs
+    from gradguess.report.runs import gather_runs
 
     runs, curves = gather_runs(args.results)
     io.write_text(args.runs, runs.to_csv(index=False))
@@ -333,36 +305,31 @@ def cmd_report_gather(args) -> int:
 
 
 def cmd_report_artifact(args) -> int:
-    import pandas as pd
+    import importlib
 
-    from gradguess.report import figures, tables
-
-    frame = pd.read_csv(args.source)
+    module = importlib.import_module(f"gradguess.report.{args.artifact}")
     if args.artifact == "table2":
-        long = tables.table2(frame)
-        if args.layout == "stacked":
-            header, body = tables.table2_stacked(long)
-        else:
-            header, body = tables.table2_wide(long)
-        tables.write_table(long, header, body, args.out_prefix, "Table 2: train and test accuracy (%)", args.preset,
-                           groups=2 if args.layout == "stacked" else 1)
+        module.write(args.source, args.out_prefix, args.preset, layout=args.layout)
     else:
-        getattr(figures, args.artifact)(frame, args.out_prefix, args.preset)
+        module.write(args.source, args.out_prefix, args.preset)
     log.info("wrote %s.*", args.out_prefix)
     return 0
 
 
 def cmd_report_figure1(args) -> int:
-    import pandas as pd
+    import json
 
-    from gradguess.report import figures, tables
+    from gradguess.report import figure1
 
-    frame = pd.concat([pd.read_csv(p) for p in args.measurements], ignore_index=True)
-    figures.figure1(frame, args.figure_prefix, args.preset, average_from_epoch=args.average_from_epoch)
-    long, header, body = tables.figure1_table(frame, average_from_epoch=args.average_from_epoch)
-    tables.write_table(long, header, body, args.table_prefix,
-                       f"Figure 1 (table): mean ± std over all measured batches of epochs {long['epochs'].iloc[0]} "
-                       "of the backprop trajectory", args.preset, notes=tables.FIGURE1_NOTES)
+    figure1.write(args.measurements, args.figure_prefix, args.table_prefix, args.preset, args.average_from_epoch,
+                  json.loads(args.setting) if args.setting else None)
+    return 0
+
+
+def cmd_report_summary(args) -> int:
+    from gradguess.report.summary import rewrite
+
+    rewrite(Path(args.readme), Path(args.comparison))
     return 0
 
 
@@ -496,6 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--examples", type=int, default=8)
     p.add_argument("--max-guesses", type=int, default=8192)
     p.add_argument("--chunk", type=int, default=1024, help="guesses per engine pass (bounds memory)")
+    p.add_argument("--modes", nargs="+", choices=methods.MODES, default=["joint"],
+                   help="JVP modes for activation-space methods (default: joint)")
     p.add_argument("--batch-size", type=int, default=512, help="the examples' training batch (mixing's pool)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
@@ -563,11 +532,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--average-from-epoch", type=int, default=1,
                    help="the table averages epochs from this one on (default 1: the paper measures after each "
                         "epoch, so the initialisation is drawn but not averaged)")
+    p.add_argument("--setting", default=None, help='the trajectory as JSON {"dataset":..,"depth":..,"width":..}, for '
+                                                    "the titles")
     p.set_defaults(func=cmd_report_figure1)
     p = r.add_parser("figure4", help="Figure 4 (PNG, PDF) and its data (CSV)")
     p.add_argument("--averaging", required=True, help="CSV from `gradguess averaging`")
-    p.add_argument("--middle", nargs="+", required=True, help="run directories of the middle panel")
-    p.add_argument("--right", nargs="+", required=True, help="run directories of the right panel")
+    p.add_argument("--middle", nargs="*", default=[], help="run directories of the middle panel (none: no panel)")
+    p.add_argument("--right", nargs="*", default=[], help="run directories of the right panel (none: no panel)")
+    p.add_argument("--paper-mode", choices=methods.MODES, default="per_layer",
+                   help="the JVP mode marked as the paper's reading (config figure4.paper_mode)")
+    p.add_argument("--setting", default=None, help="the averaged model's setting as JSON, for the title")
     p.add_argument("--out-prefix", required=True)
     p.add_argument("--preset", required=True)
     p.set_defaults(func=cmd_report_figure4)
@@ -577,8 +551,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", required=True)
     p.set_defaults(func=cmd_report_figure6)
     p = r.add_parser("figure7", help="Figure 7 (PNG, PDF) and its data (CSV)")
-    p.add_argument("--runs", nargs="+", required=True, help="run directories of the left panel")
+    p.add_argument("--runs", nargs="*", default=[], help="run directories of the left panel (none: no panel)")
     p.add_argument("--spectra", required=True, help="CSV from `gradguess jacobian`")
+    p.add_argument("--jacobian", default=None, help="the spectra's MLP as JSON (dataset, depth, width, layer)")
     p.add_argument("--out-prefix", required=True)
     p.add_argument("--preset", required=True)
     p.set_defaults(func=cmd_report_figure7)
@@ -599,9 +574,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = r.add_parser("comparison", help="comparison.md/csv: the paper's numbers and claims against this preset's")
     p.add_argument("--figures", required=True, help="the preset's paper_figures directory")
     p.add_argument("--averaging", default=None, help="Figure 4 (left)'s averaging.csv")
-    p.add_argument("--trajectory", required=True, help='Figure 1\'s setting as JSON: {"dataset":..,"depth":..,"width":..}')
-    p.add_argument("--table1-dataset", default=None, help="Table 1's and Figure 8's data set")
-    p.add_argument("--jacobian", default=None, help="Figure 7 (right)'s setting as JSON, like --trajectory")
+    p.add_argument("--settings", required=True,
+                   help="the measurements' settings as JSON: {figure1: {dataset, depth, width, trajectory_epochs, "
+                        "optimizer, lr, batch_size, batches_per_epoch}, averaging: {..., snapshot_epoch, paper_mode}, "
+                        "spectra: {dataset, depth, width}, table1: {dataset}}")
     p.add_argument("--data-root", default=None, help="the tree's prepared data sets, to say which data each used")
     p.add_argument("--out-prefix", required=True)
     p.add_argument("--preset", required=True)
@@ -617,6 +593,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-prefix", required=True)
     p.add_argument("--preset", required=True)
     p.set_defaults(func=cmd_report_figure8)
+    p = r.add_parser("summary", help="rewrite a README's block of a preset's verdicts from its comparison.csv")
+    p.add_argument("--comparison", required=True, help="paper_figures/<preset>/comparison.csv")
+    p.add_argument("--readme", default="README.md", help="the file holding the block's markers")
+    p.set_defaults(func=cmd_report_summary)
     p = r.add_parser("readme", help="paper_figures/README.md and the resolved config")
     p.add_argument("--out", required=True)
     p.add_argument("--config-out", required=True)

@@ -448,6 +448,19 @@ def measure_runtime(wildcards, attempt):
                                    attempt=attempt)
 
 
+def comparison_settings():
+    """The measurements' settings the comparison compares with the paper's (runs carry their own)."""
+    f1, f4, j = config["figure1"], config["figure4"], config["figure7"]["jacobian"]
+    return {
+        "figure1": {**{k: TRAJ[k] for k in ("dataset", "depth", "width", "optimizer", "lr", "batch_size")},
+                    "trajectory_epochs": TRAJ["epochs"], "batches_per_epoch": f1["batches"]},
+        "averaging": {**{k: TRAJ[k] for k in ("dataset", "depth", "width", "batch_size")},
+                      "snapshot_epoch": f4["snapshot_epoch"], "paper_mode": f4["paper_mode"]},
+        "spectra": {k: j[k] for k in ("dataset", "depth", "width")},
+        "table1": {"dataset": config["table1"]["dataset"]},
+    }
+
+
 def figure1_measurements():
     return [f"{TREE}/figure1/epoch_{e:04d}.csv" for e in FIG1_EPOCHS]
 

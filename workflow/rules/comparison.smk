@@ -16,12 +16,10 @@ rule comparison:
         prefix=prefix_of("md"),
         figures=dirname_of("md"),
         averaging=lambda wildcards, input: f"--averaging {input.averaging}" if input.averaging else "",
-        trajectory=json.dumps({k: TRAJ[k] for k in ("dataset", "depth", "width")}),
-        table1_dataset=config["table1"]["dataset"],
+        settings=json.dumps(comparison_settings(), sort_keys=True),
         data_root=DATA,  # the data the figures were made from, described per verdict (read, not a dependency)
-        jacobian=json.dumps({k: config["figure7"]["jacobian"][k] for k in ("dataset", "depth", "width")}),
         preset=preset_name,
-        code=code_of("report.comparison", "report.claims", "report.paper"),
+        code=code_of("report.comparison"),
     log:
         f"{TREE}/logs/comparison.log",
     resources:
@@ -33,6 +31,5 @@ rule comparison:
         config["container"]
     shell:
         "python -m gradguess report comparison --figures {params.figures:q} {params.averaging}"
-        " --trajectory {params.trajectory:q} --table1-dataset {params.table1_dataset} --jacobian {params.jacobian:q}"
-        " --data-root {params.data_root:q}"
+        " --settings {params.settings:q} --data-root {params.data_root:q}"
         " --out-prefix {params.prefix:q} --preset {params.preset:q} > {log} 2>&1"

@@ -61,7 +61,8 @@ rule figure1:
         table=prefix_of("table_csv"),
         preset=preset_name,
         average_from=config["figure1"]["average_from_epoch"],
-        code=code_of("report.figures", "report.tables"),
+        setting=json.dumps({k: TRAJ[k] for k in ("dataset", "depth", "width")}),
+        code=code_of("report.figure1"),
     log:
         f"{TREE}/logs/figure1.log",
     resources:
@@ -74,4 +75,4 @@ rule figure1:
     shell:
         "python -m gradguess report figure1 --measurements {input.measurements} --figure-prefix {params.figure}"
         " --table-prefix {params.table} --preset {params.preset:q} --average-from-epoch {params.average_from}"
-        " > {log} 2>&1"
+        " --setting {params.setting:q} > {log} 2>&1"

@@ -15,7 +15,7 @@ rule figure10:
     params:
         prefix=prefix_of("png"),
         preset=preset_name,
-        code=code_of("report.figures"),
+        code=code_of("report.figure10"),
     log:
         f"{TREE}/logs/figure10.log",
     resources:

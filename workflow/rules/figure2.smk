@@ -82,7 +82,7 @@ rule figure2:
     params:
         prefix=prefix_of("png"),
         preset=preset_name,
-        code=code_of("report.figures"),
+        code=code_of("report.figure2"),
     log:
         f"{TREE}/logs/figure2.log",
     resources:

@@ -16,6 +16,7 @@ rule average_guesses:
         dataset=TRAJ["dataset"],
         root=dirname_of("data", "input"),
         methods=" ".join(config["figure4"]["methods"]),
+        modes=" ".join(config["figure4"]["modes"]),
         examples=config["figure4"]["examples"],
         max_guesses=config["figure4"]["max_guesses"],
         chunk=config["figure4"]["chunk"],
@@ -30,7 +31,8 @@ rule average_guesses:
         gpu=job("cosine", "gpu"),
         runtime=lambda wildcards, attempt: jobsize.analysis_minutes(
             TRAJ["dataset"], TRAJ["depth"], TRAJ["width"],
-            len(config["figure4"]["methods"]) * config["figure4"]["examples"] * config["figure4"]["max_guesses"],
+            len(config["figure4"]["methods"]) * len(config["figure4"]["modes"]) * config["figure4"]["examples"]
+            * config["figure4"]["max_guesses"],
             gpu=job("cosine", "gpu") > 0, attempt=attempt),
         mem_mb=train_mem(trajectory_settings(), "cosine"),
     conda:
@@ -40,7 +42,7 @@ rule average_guesses:
     shell:
         "OMP_NUM_THREADS={threads} python -m gradguess averaging --checkpoint {params.snapshot:q}"
         " --dataset {params.dataset} --data-root {params.root:q} --methods {params.methods}"
-        " --examples {params.examples} --max-guesses {params.max_guesses} --chunk {params.chunk}"
+        " --modes {params.modes} --examples {params.examples} --max-guesses {params.max_guesses} --chunk {params.chunk}"
         " --batch-size {params.batch_size} --out {output.averaging:q} > {log} 2>&1"
 
 
@@ -57,8 +59,10 @@ rule figure4:
         prefix=prefix_of("png"),
         middle=FIGURE4_RUNS["middle"],
         right=FIGURE4_RUNS["right"],
+        paper_mode=config["figure4"]["paper_mode"],
+        setting=json.dumps({k: TRAJ[k] for k in ("dataset", "depth", "width")}),
         preset=preset_name,
-        code=code_of("report.figures", "report.tables"),
+        code=code_of("report.figure4"),
     log:
         f"{TREE}/logs/figure4.log",
     resources:
@@ -70,4 +74,5 @@ rule figure4:
         config["container"]
     shell:
         "python -m gradguess report figure4 --averaging {input.averaging:q} --middle {params.middle}"
-        " --right {params.right} --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"
+        " --right {params.right} --paper-mode {params.paper_mode} --setting {params.setting:q}"
+        " --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"

@@ -20,7 +20,7 @@ rule figure5:
         top=FIGURE5_RUNS["top"],
         bottom=FIGURE5_RUNS["bottom"],
         preset=preset_name,
-        code=code_of("report.figures", "report.tables"),
+        code=code_of("report.figure5"),
     log:
         f"{TREE}/logs/figure5.log",
     resources:

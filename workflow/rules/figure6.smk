@@ -18,7 +18,7 @@ rule figure6:
         prefix=prefix_of("png"),
         runs=FIGURE6_RUNS,
         preset=preset_name,
-        code=code_of("report.figures", "report.tables"),
+        code=code_of("report.figure6"),
     log:
         f"{TREE}/logs/figure6.log",
     resources:

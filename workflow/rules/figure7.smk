@@ -49,8 +49,9 @@ rule figure7:
     params:
         prefix=prefix_of("png"),
         runs=FIGURE7_RUNS,
+        jacobian=json.dumps({k: config["figure7"]["jacobian"][k] for k in ("dataset", "depth", "width", "layer")}),
         preset=preset_name,
-        code=code_of("report.figures", "report.tables"),
+        code=code_of("report.figure7"),
     log:
         f"{TREE}/logs/figure7.log",
     resources:
@@ -61,5 +62,5 @@ rule figure7:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure7 --runs {params.runs} --spectra {input.spectra:q}"
+        "python -m gradguess report figure7 --runs {params.runs} --spectra {input.spectra:q} --jacobian {params.jacobian:q}"
         " --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"

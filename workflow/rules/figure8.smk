@@ -17,7 +17,7 @@ rule figure8:
         prefix=prefix_of("png"),
         runs=TABLE1_RUNS["figure8"],
         preset=preset_name,
-        code=code_of("report.figures", "report.tables"),
+        code=code_of("report.figure8"),
     log:
         f"{TREE}/logs/figure8.log",
     resources:

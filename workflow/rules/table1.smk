@@ -19,7 +19,7 @@ rule table1:
         augment=TABLE1_RUNS["augment"],
         augment_long=TABLE1_RUNS["augment_long"],
         preset=preset_name,
-        code=code_of("report.tables"),
+        code=code_of("report.table1"),
     log:
         f"{TREE}/logs/table1.log",
     resources:

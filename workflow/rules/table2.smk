@@ -14,7 +14,7 @@ rule gather_runs:
         runs=f"{TREE}/tables/runs.csv",
         curves=f"{TREE}/tables/curves.csv",
     params:
-        code=code_of("report.tables"),
+        code=code_of("report.runs"),
     log:
         f"{TREE}/logs/gather_runs.log",
     resources:
@@ -38,7 +38,7 @@ rule table2:
     params:
         prefix=prefix_of("csv"),
         preset=preset_name,
-        code=code_of("report.tables"),
+        code=code_of("report.table2"),
     log:
         f"{TREE}/logs/table2.log",
     resources:

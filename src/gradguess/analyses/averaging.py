@@ -8,6 +8,12 @@ engine is k independent guesses (each copy draws its own noise), and the
 engine's update of that batch is their mean. Activation mixing mixes the
 activations of e's training batch, its pool, not of the copies.
 
+Every activation-space method is measured in each JVP mode asked for (`joint`:
+one directional derivative per example over all layers' guesses; `per_layer`:
+one per layer). Both modes have the same mean estimate, Cov(ε_i)∇_{s_i}ℓ per
+layer, hence the same limit; `joint` adds every other layer's guess to each
+layer's derivative as noise, so its curve approaches that limit more slowly.
+
 Directional descent perturbs the weights, one guess per directional
 derivative; its derivative along ε is g·ε exactly (a test checks the JVP
 against backprop), and its averaged cosine has a closed form in a few random
@@ -113,8 +119,9 @@ def averaging_curve(model, x_pool, y_pool, index: int, method: str, options: dic
 
 
 def averaging(model, x_train, y_train, method_specs: list[tuple[str, dict]], examples: int, max_guesses: int,
-              batch_size: int, chunk: int = 1024, seed: int = 0) -> list[dict]:
-    """Curves for `examples` examples (the first ones of a seeded training batch) and every method."""
+              batch_size: int, chunk: int = 1024, seed: int = 0, modes: tuple[str, ...] = ("joint",)) -> list[dict]:
+    """Curves for `examples` examples (the first ones of a seeded training batch), every method and, for the
+    activation-space methods, every JVP mode in `modes` (a row's `mode` is empty for directional descent)."""
     device = x_train.device
     data_gen = torch.Generator(device=device).manual_seed(seed)
     batch = torch.randperm(len(x_train), generator=data_gen, device=device)[:batch_size]
@@ -122,11 +129,16 @@ def averaging(model, x_train, y_train, method_specs: list[tuple[str, dict]], exa
     rows = []
     for name, options in method_specs:
         label = name + "".join(f":{k}={v}" for k, v in sorted(options.items()))
-        for e in range(min(examples, len(batch))):
-            generator = torch.Generator(device=device).manual_seed(seed * 1_000_003 + 7919 * e + 1)
-            # where W^T's curve is heading: its mean estimate's cosine (the same in either JVP mode)
-            limit = ({"limit": wt_limit_cosine(model, x_pool[e:e + 1], y_pool[e:e + 1])}
-                     if name == "wt" and isinstance(model, MLP) else {})
-            for row in averaging_curve(model, x_pool, y_pool, e, name, options, max_guesses, chunk, generator):
-                rows.append({"method": label, "example": e, **row, **limit})
+        has_modes = "mode" in methods.valid_options(name) and "mode" not in options
+        for mode in (modes if has_modes else ("",)):
+            for e in range(min(examples, len(batch))):
+                # the same noise stream for an example in either mode: the modes differ in the derivative only
+                generator = torch.Generator(device=device).manual_seed(seed * 1_000_003 + 7919 * e + 1)
+                # where W^T's curve is heading: its mean estimate's cosine (the same in either JVP mode)
+                limit = ({"limit": wt_limit_cosine(model, x_pool[e:e + 1], y_pool[e:e + 1])}
+                         if name == "wt" and isinstance(model, MLP) else {})
+                opts = {**options, **({"mode": mode} if mode else {})}
+                for row in averaging_curve(model, x_pool, y_pool, e, name, opts, max_guesses, chunk, generator):
+                    rows.append({"method": label, "mode": mode or options.get("mode", ""), "example": e, **row,
+                                 **limit})
     return rows

@@ -54,14 +54,16 @@ def reference_cosine(paths, method: str = "wt", mode: str = "joint", average_fro
     """
     import pandas as pd
 
-    from gradguess.report.tables import figure1_table
-
     paths = [paths] if isinstance(paths, (str, bytes)) or not hasattr(paths, "__iter__") else list(paths)
     frames = [pd.read_csv(p) for p in paths]
     if len(frames) == 1 and "cosine_mean" in frames[0]:
         table = frames[0]
-    else:
-        table = figure1_table(pd.concat(frames, ignore_index=True), average_from_epoch)[0]
+    else:  # the table's mean: every batch of every epoch from `average_from_epoch` on (all of them if none is)
+        rows = pd.concat(frames, ignore_index=True)
+        used = rows[rows["epoch"] >= average_from_epoch] if "epoch" in rows else rows
+        used = rows if used.empty else used
+        table = used.assign(mode=used["mode"].fillna("")).groupby(["method", "mode"])["cosine"].mean().rename(
+            "cosine_mean").reset_index()
     row = table[(table["method"] == method) & (table["mode"].fillna("") == mode)]
     if row.empty:
         raise ValueError(f"{', '.join(map(str, paths))} has no row for method {method!r} in mode {mode!r}, so cosine "

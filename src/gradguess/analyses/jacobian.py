@@ -1,14 +1,17 @@
 """Jacobian spectra through k layers (Figure 7, right; A.3): more layers, a faster-decaying spectrum.
 
-For the MLP's layer i, J_k = ∂x_{i+k}/∂s_i, the map from layer i's
-pre-activations to the post-activations k layers on (the logits if i+k is the
-last layer). With D_j = diag(ReLU'(s_j)):
+A.3 takes the Jacobians of "layers i+1, ..., i+k", each a weight matrix with
+its ReLU mask, so k counts weight layers downstream of layer i: the map a
+k-layer-downstream guess backpropagates through. For the MLP's layer i and
+D_j = diag(ReLU'(s_j)),
 
-    J_1 = D_i,   J_k = D_{i+k-1} W_{i+k-1} ⋯ D_{i+1} W_{i+1} D_i
+    J_k = ∂x_{i+k+1}/∂s_i = D_{i+k} W_{i+k} ⋯ D_{i+1} W_{i+1} D_i
 
-per example, built from one forward pass (`MLP.trace`). Its singular values,
-divided by the largest, are the curve; their effective rank (Roy & Vetterli)
-says how many directions a k-layer-downstream guess really explores.
+per example (no D after the last layer: x is then the logits), built from one
+forward pass (`MLP.trace`). k = 1 is what 1-layer downstream guesses through:
+W_{i+1} and both masks around it. Its singular values, divided by the
+largest, are the curve; their effective rank (Roy & Vetterli) says how many
+directions a k-layer-downstream guess really explores.
 """
 from __future__ import annotations
 
@@ -18,16 +21,17 @@ from gradguess.metrics import entropy_rank
 
 
 def jacobians(model, x: torch.Tensor, layer: int, k: int) -> torch.Tensor:
-    """(B, n_{i+k}, n_i): ∂x_{i+k}/∂s_i for every example of `x`."""
+    """(B, n_{i+k+1}, n_i): ∂x_{i+k+1}/∂s_i through the k weight layers after `layer`, for every example."""
     trace = model.trace(x)
-    last = len(model.layers) - 1
-    if layer + k > last + 1 or trace.masks[layer] is None:
-        raise ValueError(f"layer {layer} has no {k} layers after it with ReLUs (the MLP has {last + 1} layers)")
+    layers = len(model.layers)
+    if k < 1 or layer + k > layers - 1 or trace.masks[layer] is None:
+        raise ValueError(f"layer {layer} has no {k} weight layers after it (the MLP has {layers} layers; "
+                         f"k counts W_(i+1) .. W_(i+k))")
     j = torch.diag_embed(trace.masks[layer].to(x.dtype))          # D_i
-    for step in range(layer + 1, layer + k):
-        j = model.layers[step].weight.detach() @ j                 # W_{step}
+    for step in range(layer + 1, layer + k + 1):
+        j = model.layers[step].weight.detach() @ j                 # W_step
         if trace.masks[step] is not None:
-            j = trace.masks[step].to(x.dtype)[:, :, None] * j      # D_{step}
+            j = trace.masks[step].to(x.dtype)[:, :, None] * j      # D_step
     return j
 
 

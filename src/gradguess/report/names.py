@@ -69,3 +69,16 @@ def arch_params(depth: int, width: int, in_features: int = 3072, classes: int = 
     if depth == 1:
         return in_features * classes + classes
     return (in_features + 1) * width + (depth - 2) * (width + 1) * width + (width + 1) * classes
+
+
+def model_label(run: str) -> str:
+    """A run's model from its directory name: 'M/8/16 (4 blocks, 512 channels)' style for a LocalMixer
+    (<...>/mixer-b<blocks>-c<channels>-p<patch>-g<groups>/...), 'D:6, W:1024' for an MLP."""
+    import re
+
+    m = re.search(r"mixer-b(\d+)-c(\d+)-p(\d+)-g(\d+)", str(run))
+    if m:
+        blocks, channels, patch, groups = m.groups()
+        return f"{blocks} blocks, {channels} channels, {patch}-pixel patches, {groups} groups"
+    m = re.search(r"d(\d+)-w(\d+)", str(run))
+    return arch_label(int(m.group(1)), int(m.group(2))) if m else "?"

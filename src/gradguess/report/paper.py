@@ -2,7 +2,7 @@
 
     load()          the whole file, parsed (cached)
     figure1()       one row per method: method, cosine_mean, cosine_std, effectiveness_mean, effectiveness_std, certain
-    table1()        one row per (row, method): row, letter, label, quoted, method, value, delta, absent, certain,
+    table1()        one row per (row, method): row, label, quoted, method, value, delta, absent, certain,
                     suspect
     table2()        one row per cell: dataset, depth, width, method, split, mean, std, certain, suspect, note
     text_numbers()  one row per number stated in the prose: id, value, unit, section, figure, table, quote, note
@@ -78,7 +78,7 @@ def table1(data: dict | None = None) -> pd.DataFrame:
     rows = []
     for r in data["table1"]["rows"]:
         for method, c in r["cells"].items():
-            rows.append({"row": r["row"], "letter": r["letter"], "label": r["label"], "quoted": bool(r["quoted"]),
+            rows.append({"row": r["row"], "label": r["label"], "quoted": bool(r["quoted"]),
                          "method": method, "value": None if c.get("value") is None else float(c["value"]),
                          "delta": c.get("delta"), "absent": bool(c.get("absent", False)),
                          "certain": bool(c["certain"]), "suspect": c.get("suspect")})
