@@ -107,8 +107,9 @@ def test_npz_refusals_name_the_file_and_what_is_wrong(tmp_path, source):
 def test_tensor_file_refusals_name_the_file_and_what_is_wrong(tmp_path, source):
     bad = tmp_path / "evil.pth"
     torch.save({"model": source, "extra": NotATensor()}, bad)
-    with pytest.raises(CheckpointError, match=r"evil\.pth is not a plain-tensor torch file.*NotATensor"):
+    with pytest.raises(CheckpointError, match=r"evil\.pth is not a plain-tensor torch file.*NotATensor") as err:
         build_vit_prompt(4, (3, 32, 32), weights=bad, **TINY)
+    assert "weights_only=False" not in str(err.value) and "delete" not in str(err.value)  # no unsafe or wrong advice
     cut = tmp_path / "cut.safetensors"
     save_file({k: v.contiguous() for k, v in source.items()}, str(cut))
     cut.write_bytes(cut.read_bytes()[:200])

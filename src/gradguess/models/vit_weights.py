@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from gradguess.errors import CheckpointError
+from gradguess.errors import CheckpointError, load_failure
 from gradguess.io import atomic_path
 
 FORMAT = "gradguess-vit-backbone/1"
@@ -90,9 +90,9 @@ def _read_npz(path: Path, arch: dict) -> dict[str, Tensor]:
     try:
         with np.load(path, allow_pickle=False) as npz:
             found = {k: npz[k].shape for k in npz.files}  # reading each array refuses object (pickled) arrays
-    except Exception as exc:
+    except Exception as exc:  # `from None`: a user's file, nothing of ours to delete and re-make
         raise CheckpointError(f"weights file {path} is not a readable .npz of plain arrays "
-                              f"({type(exc).__name__}: {exc})") from exc
+                              f"({type(exc).__name__}: {exc})") from None
     _problems(path, found, google_layout(arch), arch)
     skeleton = VisionTransformer(**_timm_kwargs(arch), weight_init="skip")
     skeleton.load_pretrained(str(path))  # timm's name mapping (transposes, q/k/v into qkv); shapes checked above
@@ -107,12 +107,12 @@ def _read_tensors(path: Path) -> dict[str, Tensor]:
             return load_file(str(path), device="cpu")
         except Exception as exc:
             raise CheckpointError(f"weights file {path} is not a readable safetensors file "
-                                  f"({type(exc).__name__}: {exc})") from exc
+                                  f"({type(exc).__name__}: {exc})") from None
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # an UnpicklingError names the refused global
-        raise CheckpointError(f"weights file {path} is not a plain-tensor torch file, so it was not loaded "
-                              f"({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:  # in our words: PyTorch's own text advises the unsafe way to load it
+        raise CheckpointError(f"weights file {path} is not a plain-tensor torch file: {load_failure(exc)}; "
+                              "use the file as released, or a .safetensors copy") from None
     for key in ("model", "state_dict"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
