@@ -12,6 +12,7 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/cluster.smk"
+include: "workflow/rules/plan.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/trajectory.smk"
 include: "workflow/rules/figure1.smk"
@@ -35,4 +36,5 @@ include: "workflow/rules/cleanup.smk"
 rule all:
     input:
         f"{FIGURES}/README.md",
+        f"{TREE}/plan.tsv",
     default_target: True

@@ -21,7 +21,19 @@ from gradguess import data as datasets
 from gradguess.analyses.guesses import MethodSpec, measure
 from gradguess.models import load_model
 from gradguess.models import MLP
-from gradguess.train import TrainConfig, train
+from gradguess.spec import Part, RunSpec
+from gradguess.train import Runtime
+from gradguess.train import train as train_run
+
+
+def run_of(root, device, depth, width, method, dataset="synthetic", checkpoint_minutes=10.0, **kw):
+    spec = RunSpec(model=Part("mlp", {"depth": depth, "width": width}), method=Part(method), dataset=dataset, **kw)
+    return spec, Runtime(data_root=str(root), device=str(device), checkpoint_minutes=checkpoint_minutes, progress=False)
+
+
+def train(cfg, out, snapshot_dir=None, progress=False):
+    spec, runtime = cfg
+    return train_run(spec, 0, out, runtime, snapshot_dir=snapshot_dir)
 
 FIG1 = ["directional", "activation_perturbation", "activation_mixing", "wt", "downstream"]
 
@@ -67,15 +79,13 @@ def check_training(device, root: Path, work: Path):
     datasets.prepare("synthetic", root)
     for name in M.names():
         opt = "stable_adamw" if name == "self_sharpening" else "adamw"
-        cfg = TrainConfig(dataset="synthetic", data_root=str(root), depth=3, width=128, method=name, optimizer=opt,
-                          lr=1e-3, epochs=2, device=str(device))
+        cfg = run_of(root, device, 3, 128, name, optimizer=opt, lr=1e-3, epochs=2)
         t = time.time()
         r = train(cfg, work / name, progress=False)
         print(f"{name:28s} {opt:12s} status {r['status']} train {r['train_acc']:.3f} test {r['test_acc']:.3f} "
               f"({time.time() - t:.1f} s)", flush=True)
     section("resume on CUDA")
-    cfg = TrainConfig(dataset="synthetic", data_root=str(root), depth=3, width=128, method="wt", lr=1e-3,
-                      epochs=3, device=str(device), checkpoint_minutes=0)
+    cfg = run_of(root, device, 3, 128, "wt", lr=1e-3, epochs=3, checkpoint_minutes=0)
     train(cfg, work / "full", progress=False)
     import gradguess.train as train_mod
 
@@ -94,16 +104,15 @@ def check_training(device, root: Path, work: Path):
         pass
     train_mod.evaluate = real
     train(cfg, work / "cut", progress=False)
-    a = torch.load(work / "full" / "weights.pt", weights_only=True)
-    b = torch.load(work / "cut" / "weights.pt", weights_only=True)
+    a = torch.load(work / "full" / "weights.pt", weights_only=True)["state"]
+    b = torch.load(work / "cut" / "weights.pt", weights_only=True)["state"]
     print("resumed vs uninterrupted: max |dW| =", max(float((a[k] - b[k]).abs().max()) for k in a),
           "bit-identical" if all(torch.equal(a[k], b[k]) for k in a) else "")
 
 
 def figure1(device, root: Path, work: Path, out: Path, epochs: int, every: int, batches: int):
     section(f"Figure 1 trajectory: 6x1024 MLP, CIFAR-10 subset, AdamW 1e-4, batch 512, {epochs} epochs")
-    cfg = TrainConfig(dataset="cifar10", data_root=str(root), depth=6, width=1024, method="backprop", lr=1e-4,
-                      batch_size=512, epochs=epochs, device=str(device))
+    cfg = run_of(root, device, 6, 1024, "backprop", dataset="cifar10", lr=1e-4, batch_size=512, epochs=epochs)
     t = time.time()
     r = train(cfg, work / "traj", snapshot_dir=work / "traj" / "snaps", progress=False)
     print(f"trajectory trained in {time.time() - t:.1f} s; train {r['train_acc']:.3f} test {r['test_acc']:.3f}")

@@ -8,10 +8,12 @@ import torch
 
 from gradguess import data
 from gradguess.cli import main
-from gradguess.train import TrainConfig, train
+from gradguess.spec import Part, RunSpec
+from gradguess.train import Runtime, train
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["data", "prepare", "--help"], ["cosine", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["data", "prepare", "--help"], ["cosine", "--help"],
+                                  ["plan", "--help"], ["report", "figure4", "--help"], ["class-images", "--help"]])
 def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
@@ -24,11 +26,23 @@ def test_console_script_is_installed():
     assert out.returncode == 0 and "train" in out.stdout
 
 
-def test_unknown_method_and_dataset_list_the_valid_ones(capsys):
-    with pytest.raises(SystemExit):
-        main(["train", "--method", "magic", "--out", "x"])
+def spec(**kw) -> str:
+    base = {"model": {"name": "mlp", "options": {"depth": 3, "width": 8}}, "method": {"name": "wt"},
+            "dataset": "synthetic", "epochs": 1}
+    import json
+    return json.dumps({**base, **kw})
+
+
+def test_unknown_method_and_dataset_list_the_valid_ones(capsys, tmp_path):
+    assert main(["train", "--spec", spec(method={"name": "magic"}), "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
-    assert "unknown method 'magic'" in err and "wt" in err and "activation_mixing" in err
+    assert "unknown 'magic'" in err and "method.name" in err and "wt" in err and "activation_mixing" in err
+    assert main(["train", "--spec", spec(model={"name": "mlp", "options": {"depth": 3}}), "--out", "x"]) == 2
+    assert "model.options of mlp: lacks ['width']" in capsys.readouterr().err
+    assert main(["train", "--spec", spec(epochs=1, lr=-1), "--out", "x"]) == 2
+    assert "lr must be > 0" in capsys.readouterr().err
+    assert main(["train", "--spec", spec(bogus=1), "--out", "x"]) == 2
+    assert "unknown run setting(s) bogus" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["data", "prepare", "--dataset", "imagenet", "--root", "x"])
     err = capsys.readouterr().err
@@ -36,7 +50,8 @@ def test_unknown_method_and_dataset_list_the_valid_ones(capsys):
 
 
 def test_bad_method_option_is_named(tmp_path, capsys):
-    code = main(["train", "--method", "downstream", "--method-option", "depth=2", "--out", str(tmp_path / "r")])
+    code = main(["train", "--spec", spec(method={"name": "downstream", "options": {"depth": 2}}),
+                 "--out", str(tmp_path / "r")])
     assert code == 2
     assert "no option(s) depth" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
@@ -46,9 +61,10 @@ def test_bad_method_option_is_named(tmp_path, capsys):
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("cosine")
     data.prepare("synthetic", root / "data")
-    cfg = TrainConfig(dataset="synthetic", data_root=str(root / "data"), depth=3, width=32, method="backprop",
-                      lr=1e-3, batch_size=500, epochs=1, device="cpu")
-    train(cfg, root / "run", snapshot_dir=root / "snaps", progress=False)
+    run = RunSpec(model=Part("mlp", {"depth": 3, "width": 32}), method=Part("backprop"), dataset="synthetic",
+                  lr=1e-3, batch_size=500, epochs=1)
+    train(run, 0, root / "run", Runtime(data_root=str(root / "data"), device="cpu", progress=False),
+          snapshot_dir=root / "snaps")
     return root
 
 

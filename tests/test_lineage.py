@@ -33,7 +33,9 @@ def test_every_method_lives_in_a_module_of_its_name():
 def test_a_training_run_depends_on_the_trainer_and_its_method_only():
     modules = set(lineage.closure("gradguess.train", *lineage.method_modules("wt")))
     assert {"gradguess.train", "gradguess.methods.wt", "gradguess.methods.engine", "gradguess.models.mlp",
-            "gradguess.optim", "gradguess.data"} <= modules
+            "gradguess.optim", "gradguess.data.loading"} <= modules
+    # another model's file, or the importers of other data sets, are not a training run's code
+    assert not {"gradguess.models.mixer", "gradguess.models.vit_prompt", "gradguess.data.cub"} & modules
     assert not any(m.startswith(("gradguess.report", "gradguess.cli", "gradguess.analyses")) for m in modules)
     assert "gradguess.methods.directional" not in modules
 

@@ -10,7 +10,9 @@ from gradguess import methods as M
 from gradguess.augment import random_crop_flip
 from gradguess.models import build_mixer_seeded
 from gradguess.models.mixer import GroupLinear, TokenMixing, patchify
-from gradguess.train import TrainConfig, train
+from gradguess.spec import Part, RunSpec, SpecError
+from gradguess.train import Runtime, check
+from gradguess.train import train as train_run
 
 TINY = dict(blocks=2, channels=16, patch=8, groups=2)
 
@@ -196,16 +198,20 @@ def test_a_short_cpu_run_learns_with_every_method(synthetic, method, options):
 
 
 def test_the_trainer_trains_a_localmixer_with_augmentation_and_resumes(synthetic, tmp_path, monkeypatch):
-    cfg = TrainConfig(dataset="synthetic", data_root=str(synthetic), model="localmixer", mixer_blocks=2,
-                      mixer_channels=16, mixer_patch=8, mixer_groups=2, augment=True, method="activation_perturbation",
-                      method_options={"local_losses": True}, optimizer="adamw", lr=1e-3, batch_size=128, epochs=2,
-                      device="cpu", checkpoint_minutes=0)
+    spec = RunSpec(model=Part("localmixer", {"blocks": 2, "channels": 16, "patch": 8, "groups": 2}),
+                   method=Part("activation_perturbation", {"local_losses": True}), dataset="synthetic", augment=True,
+                   optimizer="adamw", lr=1e-3, batch_size=128, epochs=2)
+    runtime = Runtime(data_root=str(synthetic), device="cpu", checkpoint_minutes=0, progress=False)
+
+    def train(_, out, progress=False):
+        return train_run(spec, 0, out, runtime)
+    cfg = None
     result = train(cfg, tmp_path / "run", progress=False)
     assert result["status"] == "completed" and result["steps"] == 8
-    weights = torch.load(tmp_path / "run" / "weights.pt", weights_only=True)
+    weights = torch.load(tmp_path / "run" / "weights.pt", weights_only=True)["state"]
     assert "heads.1.weight" in weights and "blocks.1.token.weight" in weights
-    with pytest.raises(ValueError, match="monitor"):
-        TrainConfig(model="localmixer", monitor_every=5).validate()
+    with pytest.raises(SpecError, match="monitor"):
+        check(spec.with_(monitor_every=5))
     # killed in epoch 2, resumed: the same weights bit for bit (the augmentation generator is checkpointed)
     calls, real = {"n": 0}, train_mod.evaluate
 
@@ -220,7 +226,7 @@ def test_the_trainer_trains_a_localmixer_with_augmentation_and_resumes(synthetic
         train(cfg, tmp_path / "cut", progress=False)
     monkeypatch.setattr(train_mod, "evaluate", real)
     train(cfg, tmp_path / "cut", progress=False)
-    resumed = torch.load(tmp_path / "cut" / "weights.pt", weights_only=True)
+    resumed = torch.load(tmp_path / "cut" / "weights.pt", weights_only=True)["state"]
     assert all(torch.equal(weights[k], resumed[k]) for k in weights)
 
 

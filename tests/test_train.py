@@ -5,11 +5,36 @@ import math
 import pytest
 import torch
 
+from dataclasses import dataclass, replace
+
 from gradguess import data, train as train_mod
 from gradguess.cli import main
 from gradguess.optim import make_optimizer
 from gradguess.errors import CheckpointError
-from gradguess.train import TrainConfig, train
+from gradguess.spec import Part, RunSpec
+from gradguess.train import Runtime
+
+
+@dataclass
+class Cfg:
+    """A run of one seed: its spec, seed and runtime (what gradguess train gets from --spec and its flags)."""
+    spec: RunSpec
+    runtime: Runtime
+    seed: int = 0
+
+    @property
+    def batch_size(self):
+        return self.spec.batch_size
+
+
+def train(cfg: Cfg, out, progress=False, **kw):
+    return train_mod.train(cfg.spec, cfg.seed, out, replace(cfg.runtime, progress=progress), **kw)
+
+
+def spec_json(**kw) -> str:
+    base = dict(model={"name": "mlp", "options": {"depth": 3, "width": 32}}, method={"name": "wt"},
+                dataset="synthetic", epochs=1)
+    return RunSpec.from_dict({**base, **kw}).to_json()
 
 
 @pytest.fixture(scope="session")
@@ -19,14 +44,15 @@ def data_root(tmp_path_factory):
     return root
 
 
-def small(data_root, **kw):
-    base = dict(dataset="synthetic", data_root=str(data_root), depth=3, width=32, method="wt",
-                lr=1e-3, batch_size=500, epochs=3, device="cpu", checkpoint_minutes=0)
-    return TrainConfig(**{**base, **kw})
+def small(data_root, method="wt", width=32, preset=None, **kw):
+    spec = RunSpec(model=Part("mlp", {"depth": 3, "width": width}), method=Part(method), dataset="synthetic",
+                   **{"lr": 1e-3, "batch_size": 500, "epochs": 3, **kw})
+    return Cfg(spec, Runtime(data_root=str(data_root), device="cpu", preset=preset, checkpoint_minutes=0))
 
 
 def weights(path):
-    return torch.load(path, weights_only=True)
+    """A weights file's tensors (it also names its model: models.load rebuilds it)."""
+    return torch.load(path, weights_only=True)["state"]
 
 
 def interrupt_in_epoch(n, cfg, out, monkeypatch):
@@ -80,7 +106,7 @@ def test_a_finished_run_started_again_trains_from_scratch(data_root, tmp_path, c
 def test_a_checkpoint_written_by_other_code_is_not_resumed(data_root, tmp_path, monkeypatch, caplog):
     cfg = small(data_root)
     interrupt_in_epoch(2, cfg, tmp_path / "run", monkeypatch)
-    monkeypatch.setattr(train_mod.lineage, "training_digest", lambda method: "0123456789ab")
+    monkeypatch.setattr(train_mod.lineage, "training_digest", lambda method, model: "0123456789ab")
     with caplog.at_level("INFO", logger="gradguess.train"):
         train(cfg, tmp_path / "run", progress=False)
     assert "written by other code" in caplog.text and "resuming" not in caplog.text
@@ -88,7 +114,7 @@ def test_a_checkpoint_written_by_other_code_is_not_resumed(data_root, tmp_path, 
 
 def test_checkpoint_from_other_settings_is_refused(data_root, tmp_path, monkeypatch):
     interrupt_in_epoch(2, small(data_root), tmp_path / "run", monkeypatch)
-    with pytest.raises(CheckpointError, match="method: 'wt' != 'backprop'"):
+    with pytest.raises(CheckpointError, match="another run specification .differs in method"):
         train(small(data_root, method="backprop"), tmp_path / "run", progress=False)
 
 
@@ -97,7 +123,8 @@ def test_run_directory_records_config_seed_and_provenance(data_root, tmp_path):
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     prov = json.loads((tmp_path / "run" / "provenance.json").read_text())
     result = json.loads((tmp_path / "run" / "result.json").read_text())
-    assert config["method"] == "wt" and config["seed"] == 0
+    assert config["spec"]["method"]["name"] == "wt" and config["seed"] == 0 and config["spec"]["seeds"] == [0]
+    assert RunSpec.from_dict(config["spec"]) == small(data_root, epochs=1).spec  # the spec, serialised once
     assert prov["seed"] == 0 and prov["preset"] == "quick" and prov["packages"]["torch"].startswith("2.14.1")
     assert prov["code_version"]
     assert result["status"] == "completed" and result["preset"] == "quick"
@@ -110,17 +137,16 @@ def test_corrupt_checkpoint_is_named_and_kept(data_root, tmp_path, capsys):
     (run / "checkpoint.pt").write_bytes(b"not a checkpoint at all")
     with pytest.raises(CheckpointError, match="checkpoint.pt is corrupt"):
         train(small(data_root), run, progress=False)
-    code = main(["train", "--dataset", "synthetic", "--data-root", str(data_root), "--width", "8",
-                 "--epochs", "1", "--out", str(run), "--device", "cpu"])
+    code = main(["train", "--spec", spec_json(), "--data-root", str(data_root), "--out", str(run),
+                 "--device", "cpu"])
     assert code == 2
     assert "checkpoint.pt is corrupt" in capsys.readouterr().err
     assert (run / "checkpoint.pt").read_bytes() == b"not a checkpoint at all"
 
 
 def test_divergence_is_recorded_and_exits_zero(data_root, tmp_path):
-    code = main(["-q", "train", "--dataset", "synthetic", "--data-root", str(data_root), "--method", "backprop",
-                 "--optimizer", "sgd", "--lr", "1e12", "--width", "16", "--epochs", "3", "--out",
-                 str(tmp_path / "run"), "--device", "cpu"])
+    code = main(["-q", "train", "--spec", spec_json(method={"name": "backprop"}, optimizer="sgd", lr=1e12, epochs=3),
+                 "--data-root", str(data_root), "--out", str(tmp_path / "run"), "--device", "cpu"])
     assert code == 0
     result = json.loads((tmp_path / "run" / "result.json").read_text())
     assert result["status"] == "diverged" and result["diverged_epoch"] == 1
@@ -223,8 +249,9 @@ def mnist_root(tmp_path_factory, shared_data):
 def test_on_real_mnist_wt_beats_directional_and_backprop_beats_both(mnist_root, tmp_path):
     acc = {}
     for method in ("backprop", "wt", "directional"):
-        cfg = TrainConfig(dataset="mnist", data_root=str(mnist_root), depth=3, width=64, method=method,
-                          lr=1e-3, batch_size=512, epochs=2, device="cpu")
+        spec = RunSpec(model=Part("mlp", {"depth": 3, "width": 64}), method=Part(method), dataset="mnist",
+                       lr=1e-3, batch_size=512, epochs=2)
+        cfg = Cfg(spec, Runtime(data_root=str(mnist_root), device="cpu"))
         acc[method] = train(cfg, tmp_path / method, progress=False)["test_acc"]
     assert acc["backprop"] > acc["wt"] + 0.02 > acc["directional"] + 0.04, acc
 
@@ -232,7 +259,7 @@ def test_on_real_mnist_wt_beats_directional_and_backprop_beats_both(mnist_root, 
 @pytest.mark.parametrize("optimizer,expected", [("sgd", 0.0), ("adamw", 0.01), ("stable_adamw", 0.01)])
 def test_weight_decay_defaults_to_the_optimizers_own(data_root, tmp_path, optimizer, expected):
     cfg = small(data_root, optimizer=optimizer, epochs=1, width=8)
-    assert cfg.weight_decay is None
+    assert cfg.spec.weight_decay is None
     train(cfg, tmp_path / "run", progress=False)
     assert json.loads((tmp_path / "run" / "config.json").read_text())["weight_decay"] == expected
     p = torch.nn.Parameter(torch.ones(3))

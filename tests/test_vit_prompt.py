@@ -214,14 +214,21 @@ def test_directional_descent_of_models_without_local_parameters_is_unchanged_bit
 
 
 def test_the_registry_builds_it_and_a_checkpoint_rebuilds_the_same_network(tmp_path):
-    model = build("vit_prompt", (3, 32, 32), CLASSES, seed=3, **TINY)
+    from gradguess.models import save
+    from gradguess.spec import Part
+
+    part = Part("vit_prompt", TINY)
+    model = build(part, (3, 32, 32), CLASSES, seed=3)
     with torch.no_grad():
         model.prompt.add_(1.0)  # as if trained
     x = torch.randn(2, 3, 32, 32, generator=gen(10))
     save_checkpoint(model, tmp_path / "ckpt.pt")
     saved = torch.load(tmp_path / "ckpt.pt", weights_only=True)
     assert set(saved["state"]) == {"prompt", "head.weight", "head.bias"}  # no frozen backbone in the file
-    for loaded in (load_checkpoint(tmp_path / "ckpt.pt"), load_model(tmp_path / "ckpt.pt", "cpu")):
+    save(model, part, (3, 32, 32), CLASSES, 3, tmp_path / "weights.pt")  # the trainer's weights file
+    assert set(torch.load(tmp_path / "weights.pt", weights_only=True)["state"]) == {"prompt", "head.weight", "head.bias"}
+    for loaded in (load_checkpoint(tmp_path / "ckpt.pt"), load_model(tmp_path / "ckpt.pt", "cpu"),
+                   load_model(tmp_path / "weights.pt", "cpu")):
         torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
 
 

@@ -52,9 +52,9 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
-def write_csv(path: str | os.PathLike, rows: list[dict], columns) -> None:
+def write_csv(path: str | os.PathLike, rows: list[dict], columns, delimiter: str = ",") -> None:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(columns))
+    writer = csv.DictWriter(buf, fieldnames=list(columns), delimiter=delimiter)
     writer.writeheader()
     writer.writerows(rows)
     write_text(path, buf.getvalue())

@@ -109,3 +109,31 @@ def analysis_minutes(dataset: str, depth: int, width: int, example_passes: int, 
     params = mlp_params(dataset, depth, width)
     seconds = STARTUP_SECONDS + example_passes * 6 * params / flops + example_passes / 512 * overhead * 10
     return max(MIN_MINUTES, math.ceil(seconds * margin(attempt) / 60))
+
+
+# a prompted ViT-B/16 step at batch 128, forward-gradient methods ~2x backprop (benchmarks/bench_prompt.py on the CPU;
+# the GPU figure scales the H200's measured MLP throughput: a projection until measured)
+VIT_STEP_SECONDS = {"gpu": 0.25, "cpu": 250.0}
+
+
+def spec_minutes(spec, gpu: bool = True, attempt: int = 1) -> int:
+    """Minutes to ask for a job training every seed of a run specification (gradguess.spec.RunSpec)."""
+    o, seeds = spec.model.options, len(spec.seeds)
+    if spec.model.name == "localmixer":
+        return mixer_minutes(spec.dataset, spec.epochs, spec.batch_size, spec.method.name, gpu, attempt, seeds)
+    if spec.model.name == "mlp":
+        return train_minutes(spec.dataset, o["depth"], o["width"], spec.epochs, spec.batch_size, spec.method.name,
+                             dict(spec.method.options), gpu, attempt, seeds)
+    steps = math.ceil(SIZES[spec.dataset][0] / spec.batch_size) * spec.epochs * seeds
+    step = VIT_STEP_SECONDS["gpu" if gpu else "cpu"] * spec.batch_size / 128 * (1 if spec.method.name == "backprop" else 2)
+    return max(MIN_MINUTES, math.ceil((STARTUP_SECONDS + steps * step * 1.2) * margin(attempt) / 60))
+
+
+def spec_mem_mb(spec, gpu: bool = True, attempt: int = 1) -> int:
+    o = spec.model.options
+    if spec.model.name == "mlp":
+        return train_mem_mb(spec.dataset, o["depth"], o["width"], spec.batch_size, gpu, attempt)
+    # the LocalMixer and the ViT: the data set as uint8 and float32, plus a fixed allowance for the model
+    c, h, w = (3, 224, 224) if spec.model.name == "vit_prompt" else (3, 32, 32)
+    data_mb = sum(SIZES[spec.dataset]) * c * h * w * 5 / 2**20
+    return int(math.ceil(((3000 if gpu else 1000) + data_mb + 2000) * margin(attempt) / 100) * 100)

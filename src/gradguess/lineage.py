@@ -5,7 +5,9 @@ within this package: `gradguess.train` for a training run, `gradguess.analyses.g
 for Figure 1's measurements, a report module for a figure. The digest covers
 those files' code only: comments, docstrings and formatting do not count, so
 rewording a docstring re-runs nothing, while editing a guess rule re-runs the
-runs that use it. The command line (`cli.py`) is thin and in no closure.
+runs that use it. The command line (`cli.py`) is a table of jobs (gradguess.jobs): a job module's flags and help
+(its `add_arguments`, `HELP`, `DESCRIPTION`) are wiring and count for nothing; its `run` and what that imports
+are the job's code (`job_digest`), so an edit to the science a job runs re-runs exactly the jobs that run it.
 
 Imports nothing heavy (no torch): the Snakefile calls it while it is parsed.
 """
@@ -21,7 +23,9 @@ SRC = Path(__file__).resolve().parent.parent
 # Left out of every digest: lists of names (adding a method or a dataset must not re-run the others' results;
 # what a run computes lives in the modules they name, and those are in) and bookkeeping that computes nothing.
 NOT_DIGESTED = frozenset({PACKAGE, f"{PACKAGE}.methods", f"{PACKAGE}.catalog", f"{PACKAGE}.lineage",
-                          f"{PACKAGE}.errors"})
+                          f"{PACKAGE}.errors", f"{PACKAGE}.cli", f"{PACKAGE}.jobs", f"{PACKAGE}.jobs.args",
+                          f"{PACKAGE}.jobs.report", f"{PACKAGE}.jobs.report.common"})
+WIRING = frozenset({"add_arguments", "HELP", "DESCRIPTION"})  # a job's command-line face, in no digest
 
 
 def module_path(module: str, src: Path = SRC) -> Path:
@@ -50,7 +54,12 @@ def _imports(tree: ast.AST, module: str, is_package: bool) -> set[str]:
 
 @lru_cache(maxsize=None)
 def _parse(path: Path) -> ast.Module:
-    return ast.parse(path.read_text(), filename=str(path))
+    """The module's AST without its command-line wiring (a job's `add_arguments`, `HELP`, `DESCRIPTION`)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    tree.body = [node for node in tree.body if not (
+        (isinstance(node, ast.FunctionDef) and node.name in WIRING)
+        or (isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) and t.id in WIRING for t in node.targets)))]
+    return tree
 
 
 def closure(*modules: str, src: Path = SRC) -> dict[str, Path]:
@@ -99,10 +108,25 @@ def method_modules(*names: str) -> tuple[str, ...]:
     return tuple(f"{PACKAGE}.methods.{name}" for name in names)
 
 
-def training_digest(method: str, src: Path = SRC) -> str:
+def model_modules(*names: str) -> tuple[str, ...]:
+    """A model lives in `gradguess/models/<file>.py` (catalog.MODEL_MODULES); the registry loads it by name."""
+    from gradguess.catalog import MODEL_MODULES
+
+    return tuple(f"{PACKAGE}.models.{MODEL_MODULES[n]}" for n in names if n in MODEL_MODULES)
+
+
+def job_digest(command: str, methods: tuple[str, ...] = (), models: tuple[str, ...] = (), src: Path = SRC) -> str:
+    """The code a job of the command line (`train`, `report figure4`, ...) depends on: its module's `run` and what
+    that imports, plus the methods and models it is given by name (the registries import them by name)."""
+    from gradguess.jobs import module
+
+    return code_digest(module(command), *method_modules(*methods), *model_modules(*models), src=src)
+
+
+def training_digest(method: str, model: str = "mlp", src: Path = SRC) -> str:
     """The code a training run with `method` depends on: the trainer and that one method's module.
 
     Editing `methods/wt.py` re-runs the W^T runs (and those of its subclass
     `wt_sv_power`), not the other methods' runs.
     """
-    return code_digest(f"{PACKAGE}.train", *method_modules(method), src=src)
+    return code_digest(f"{PACKAGE}.train", *method_modules(method), *model_modules(model), src=src)

@@ -1,6 +1,44 @@
-# Checks that stop a cluster run before anything is queued, rather than three failed attempts per job later.
+# What a job asks a cluster for (sized from its run's spec: gradguess/jobsize.py), and checks that stop a
+# cluster run before anything is queued, rather than three failed attempts per job later.
 import shutil
 import subprocess
+
+
+
+# ------------------------------------------------------------------ what a job asks a cluster for
+def job(kind, key):
+    return config["resources"][kind].get(key, {"gpu": 1, "cpus": 1}.get(key, "auto"))
+
+
+def _fixed(kind, key, attempt):
+    fixed = job(kind, key)
+    return None if fixed == "auto" else int(fixed * jobsize.margin(attempt) / jobsize.SAFETY)
+
+
+def train_runtime(spec_fn, kind="train"):
+    return lambda wildcards, attempt: _fixed(kind, "runtime", attempt) or jobsize.spec_minutes(
+        spec_fn(wildcards), gpu=job(kind, "gpu") > 0, attempt=attempt)
+
+
+def train_mem(spec_fn, kind="train"):
+    return lambda wildcards, attempt: _fixed(kind, "mem_mb", attempt) or jobsize.spec_mem_mb(
+        spec_fn(wildcards), gpu=job(kind, "gpu") > 0, attempt=attempt)
+
+
+def short_group(name, spec_fn):
+    """A group name for jobs estimated shorter than resources.short_job_minutes, else none. Locally groups mean
+    nothing; the workflow profile submits a group's jobs together (group-components)."""
+    return lambda wildcards: (name if jobsize.spec_minutes(spec_fn(wildcards), gpu=job("train", "gpu") > 0)
+                              < config["resources"]["short_job_minutes"] else None)
+
+
+def measure_runtime(wildcards, attempt):
+    traj, f1 = PLAN.trajectories[PLAN.lists["trajectory"]], config["figure1"]
+    estimates = sum(1 if m in ("directional", "cosine_matched_directional", "backprop") else len(f1["modes"])
+                    for m in f1["methods"])
+    return _fixed("cosine", "runtime", attempt) or jobsize.measure_minutes(
+        traj.dataset, traj.model.options["depth"], traj.model.options["width"], f1["batches"], f1["batch_size"],
+        estimates, gpu=job("cosine", "gpu") > 0, attempt=attempt)
 
 
 def _slurm(*cmd):

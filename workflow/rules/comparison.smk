@@ -16,10 +16,10 @@ rule comparison:
         prefix=prefix_of("md"),
         figures=dirname_of("md"),
         averaging=lambda wildcards, input: f"--averaging {input.averaging}" if input.averaging else "",
-        settings=json.dumps(comparison_settings(), sort_keys=True),
+        settings=json.dumps(gplan.measurement_settings(config), sort_keys=True),
         data_root=DATA,  # the data the figures were made from, described per verdict (read, not a dependency)
         preset=preset_name,
-        code=code_of("report.comparison"),
+        code=job_code("report comparison"),
     log:
         f"{TREE}/logs/comparison.log",
     resources:

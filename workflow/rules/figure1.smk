@@ -7,22 +7,22 @@ localrules:
 
 rule measure_guesses:
     input:
-        trajectory=f"{TRAJ_DIR}/result.json",
-        data=data_file(TRAJ["dataset"]),
+        trajectory=f"{PLAN.lists['trajectory']}/result.json",
+        data=data_file(config["trajectory"]["dataset"]),
     output:
         measurements=f"{TREE}/figure1/epoch_{{epoch}}.csv",
     params:
         snapshot=lambda wildcards, input: os.path.join(os.path.dirname(input.trajectory), "snapshots",
                                                        f"epoch_{wildcards.epoch}.pt"),
         epoch=lambda wildcards: int(wildcards.epoch),
-        dataset=TRAJ["dataset"],
+        dataset=config["trajectory"]["dataset"],
         root=dirname_of("data", "input"),
         methods=" ".join(config["figure1"]["methods"]),
         modes=" ".join(config["figure1"]["modes"]),
         batches=config["figure1"]["batches"],
         batch_size=config["figure1"]["batch_size"],
         seed=config["figure1"]["seed"],
-        code=code_of("analyses.guesses", methods=config["figure1"]["methods"]),
+        code=job_code("cosine", methods=config["figure1"]["methods"]),
     log:
         f"{TREE}/logs/measure_guesses/epoch_{{epoch}}.log",
     benchmark:
@@ -35,7 +35,7 @@ rule measure_guesses:
     resources:
         gpu=job("cosine", "gpu"),
         runtime=measure_runtime,
-        mem_mb=train_mem(trajectory_settings(), "cosine"),
+        mem_mb=train_mem(lambda wildcards: PLAN.trajectories[PLAN.lists["trajectory"]], "cosine"),
     conda:
         CONDA_ENV
     container:
@@ -61,8 +61,8 @@ rule figure1:
         table=prefix_of("table_csv"),
         preset=preset_name,
         average_from=config["figure1"]["average_from_epoch"],
-        setting=json.dumps({k: TRAJ[k] for k in ("dataset", "depth", "width")}),
-        code=code_of("report.figure1"),
+        setting=setting_json("dataset", "depth", "width"),
+        code=job_code("report figure1"),
     log:
         f"{TREE}/logs/figure1.log",
     resources:

@@ -7,7 +7,7 @@ localrules:
 
 rule figure10:
     input:
-        subspace=[subspace_csv(t) for t in FIGURE10_TRAJECTORIES.values()],
+        subspace=[subspace_csv(t) for t in PLAN.lists["figure10"].values()],
     output:
         png=report(f"{FIGURES}/figure10.png", caption="../report/figure10.rst", category="Figure 10"),
         pdf=report(f"{FIGURES}/figure10.pdf", caption="../report/figure10.rst", category="Figure 10"),
@@ -15,7 +15,7 @@ rule figure10:
     params:
         prefix=prefix_of("png"),
         preset=preset_name,
-        code=code_of("report.figure10"),
+        code=job_code("report figure10"),
     log:
         f"{TREE}/logs/figure10.log",
     resources:

@@ -14,7 +14,7 @@ rule figure11:
     params:
         prefix=prefix_of("png"),
         preset=preset_name,
-        code=code_of("report.figure11"),
+        code=job_code("report figure11"),
     log:
         f"{TREE}/logs/figure11.log",
     resources:

@@ -10,16 +10,16 @@ localrules:
 rule measure_subspace:
     input:
         trajectory=f"{TREE}/trajectories/{{trajectory}}/result.json",
-        data=lambda wildcards: data_file(FIG2["dataset"]),
+        data=lambda wildcards: data_file(config["figure2"]["dataset"]),
     output:
         curves=f"{TREE}/figure2/subspace/{{trajectory}}.csv",
     params:
         run=dirname_of("trajectory", "input"),
         root=dirname_of("data", "input"),
-        examples=FIG2["examples"],
-        center="--center" if FIG2["center"] else "--no-center",
-        seed=FIG2["seed"],
-        code=code_of("analyses.subspace"),
+        examples=config["figure2"]["examples"],
+        center="--center" if config["figure2"]["center"] else "--no-center",
+        seed=config["figure2"]["seed"],
+        code=job_code("subspace"),
     log:
         f"{TREE}/logs/measure_subspace/{{trajectory}}.log",
     benchmark:
@@ -42,17 +42,17 @@ rule measure_subspace:
 
 rule class_images:
     input:
-        trajectory=f"{FIGURE2_LEFT}/result.json" if FIGURE2_LEFT else [],
-        data=data_file(FIG2["left"]["dataset"]),
+        trajectory=f"{PLAN.lists['figure2_left']}/result.json" if PLAN.lists["figure2_left"] else [],
+        data=data_file(config["figure2"]["left"]["dataset"]),
     output:
         images=f"{TREE}/figure2/class_images.csv",
     params:
         run=dirname_of("trajectory", "input"),
         root=dirname_of("data", "input"),
-        examples=FIG2["left"]["examples"],
-        center="--center" if FIG2["center"] else "--no-center",
-        seed=FIG2["seed"],
-        code=code_of("analyses.subspace"),
+        examples=config["figure2"]["left"]["examples"],
+        center="--center" if config["figure2"]["center"] else "--no-center",
+        seed=config["figure2"]["seed"],
+        code=job_code("class-images"),
     log:
         f"{TREE}/logs/class_images.log",
     threads: job("cosine", "cpus")
@@ -72,7 +72,7 @@ rule class_images:
 
 rule figure2:
     input:
-        subspace=[subspace_csv(t) for t in FIGURE2_TRAJECTORIES.values()],
+        subspace=[subspace_csv(t) for t in PLAN.lists["figure2"].values()],
         images=rules.class_images.output.images,
     output:
         png=report(f"{FIGURES}/figure2.png", caption="../report/figure2.rst", category="Figure 2"),
@@ -82,7 +82,7 @@ rule figure2:
     params:
         prefix=prefix_of("png"),
         preset=preset_name,
-        code=code_of("report.figure2"),
+        code=job_code("report figure2"),
     log:
         f"{TREE}/logs/figure2.log",
     resources:

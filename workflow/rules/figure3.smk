@@ -14,7 +14,7 @@ rule figure3:
     params:
         prefix=prefix_of("png"),
         preset=preset_name,
-        code=code_of("report.figure3"),
+        code=job_code("report figure3"),
     log:
         f"{TREE}/logs/figure3.log",
     resources:

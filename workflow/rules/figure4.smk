@@ -7,21 +7,21 @@ localrules:
 
 rule average_guesses:
     input:
-        trajectory=f"{TRAJ_DIR}/result.json",
-        data=data_file(TRAJ["dataset"]),
+        trajectory=f"{PLAN.lists['trajectory']}/result.json",
+        data=data_file(config["trajectory"]["dataset"]),
     output:
         averaging=f"{TREE}/figure4/averaging.csv",
     params:
         snapshot=trajectory_snapshot(config["figure4"]["snapshot_epoch"]),
-        dataset=TRAJ["dataset"],
+        dataset=config["trajectory"]["dataset"],
         root=dirname_of("data", "input"),
         methods=" ".join(config["figure4"]["methods"]),
         modes=" ".join(config["figure4"]["modes"]),
         examples=config["figure4"]["examples"],
         max_guesses=config["figure4"]["max_guesses"],
         chunk=config["figure4"]["chunk"],
-        batch_size=TRAJ["batch_size"],
-        code=code_of("analyses.averaging", methods=config["figure4"]["methods"]),
+        batch_size=config["trajectory"]["batch_size"],
+        code=job_code("averaging", methods=config["figure4"]["methods"]),
     log:
         f"{TREE}/logs/average_guesses.log",
     benchmark:
@@ -30,11 +30,11 @@ rule average_guesses:
     resources:
         gpu=job("cosine", "gpu"),
         runtime=lambda wildcards, attempt: jobsize.analysis_minutes(
-            TRAJ["dataset"], TRAJ["depth"], TRAJ["width"],
+            config["trajectory"]["dataset"], config["trajectory"]["depth"], config["trajectory"]["width"],
             len(config["figure4"]["methods"]) * len(config["figure4"]["modes"]) * config["figure4"]["examples"]
             * config["figure4"]["max_guesses"],
             gpu=job("cosine", "gpu") > 0, attempt=attempt),
-        mem_mb=train_mem(trajectory_settings(), "cosine"),
+        mem_mb=train_mem(lambda wildcards: PLAN.trajectories[PLAN.lists["trajectory"]], "cosine"),
     conda:
         CONDA_ENV
     container:
@@ -49,20 +49,19 @@ rule average_guesses:
 rule figure4:
     input:
         averaging=rules.average_guesses.output.averaging,
-        runs=run_files(FIGURE4_RUNS["middle"] + FIGURE4_RUNS["right"]),
-        metrics=run_files(FIGURE4_RUNS["middle"] + FIGURE4_RUNS["right"], "metrics.csv"),
+        middle=run_files(PLAN.runs_of("figure4", "middle")),
+        right=run_files(PLAN.runs_of("figure4", "right")),
+        metrics=run_files(PLAN.runs_of("figure4", "middle") + PLAN.runs_of("figure4", "right"), "metrics.csv"),
     output:
         png=report(f"{FIGURES}/figure4.png", caption="../report/figure4.rst", category="Figure 4"),
         pdf=report(f"{FIGURES}/figure4.pdf", caption="../report/figure4.rst", category="Figure 4"),
         csv=report(f"{FIGURES}/figure4.csv", caption="../report/figure4.rst", category="Figure 4"),
     params:
         prefix=prefix_of("png"),
-        middle=FIGURE4_RUNS["middle"],
-        right=FIGURE4_RUNS["right"],
         paper_mode=config["figure4"]["paper_mode"],
-        setting=json.dumps({k: TRAJ[k] for k in ("dataset", "depth", "width")}),
+        setting=setting_json("dataset", "depth", "width"),
         preset=preset_name,
-        code=code_of("report.figure4"),
+        code=job_code("report figure4"),
     log:
         f"{TREE}/logs/figure4.log",
     resources:
@@ -73,6 +72,6 @@ rule figure4:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure4 --averaging {input.averaging:q} --middle {params.middle}"
-        " --right {params.right} --paper-mode {params.paper_mode} --setting {params.setting:q}"
+        "python -m gradguess report figure4 --averaging {input.averaging:q} --middle {input.middle}"
+        " --right {input.right} --paper-mode {params.paper_mode} --setting {params.setting:q}"
         " --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"

@@ -8,19 +8,17 @@ localrules:
 
 rule figure5:
     input:
-        top=run_files(FIGURE5_RUNS["top"], "monitor.csv"),
-        metrics=run_files(FIGURE5_RUNS["top"], "metrics.csv"),
-        bottom=run_files(FIGURE5_RUNS["bottom"], "monitor.csv"),
+        top=run_files(PLAN.runs_of("figure5", "top"), "monitor.csv"),
+        metrics=run_files(PLAN.runs_of("figure5", "top"), "metrics.csv"),
+        bottom=run_files(PLAN.runs_of("figure5", "bottom"), "monitor.csv"),
     output:
         png=report(f"{FIGURES}/figure5.png", caption="../report/figure5.rst", category="Figure 5"),
         pdf=report(f"{FIGURES}/figure5.pdf", caption="../report/figure5.rst", category="Figure 5"),
         csv=report(f"{FIGURES}/figure5.csv", caption="../report/figure5.rst", category="Figure 5"),
     params:
         prefix=prefix_of("png"),
-        top=FIGURE5_RUNS["top"],
-        bottom=FIGURE5_RUNS["bottom"],
         preset=preset_name,
-        code=code_of("report.figure5"),
+        code=job_code("report figure5"),
     log:
         f"{TREE}/logs/figure5.log",
     resources:
@@ -31,5 +29,5 @@ rule figure5:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure5 --top {params.top} --bottom {params.bottom}"
+        "python -m gradguess report figure5 --top {input.top} --bottom {input.bottom}"
         " --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"

@@ -7,8 +7,8 @@ localrules:
 
 rule figure6:
     input:
-        runs=run_files(FIGURE6_RUNS),
-        metrics=run_files(FIGURE6_RUNS, "metrics.csv"),
+        runs=run_files(PLAN.runs_of("figure6")),
+        metrics=run_files(PLAN.runs_of("figure6"), "metrics.csv"),
     output:
         png=report(f"{FIGURES}/figure6.png", caption="../report/figure6.rst", category="Figure 6"),
         pdf=report(f"{FIGURES}/figure6.pdf", caption="../report/figure6.rst", category="Figure 6"),
@@ -16,9 +16,8 @@ rule figure6:
         curves=report(f"{FIGURES}/figure6_curves.csv", caption="../report/figure6.rst", category="Figure 6"),
     params:
         prefix=prefix_of("png"),
-        runs=FIGURE6_RUNS,
         preset=preset_name,
-        code=code_of("report.figure6"),
+        code=job_code("report figure6"),
     log:
         f"{TREE}/logs/figure6.log",
     resources:
@@ -29,5 +28,5 @@ rule figure6:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure6 --runs {params.runs} --out-prefix {params.prefix}"
+        "python -m gradguess report figure6 --runs {input.runs} --out-prefix {params.prefix}"
         " --preset {params.preset:q} > {log} 2>&1"

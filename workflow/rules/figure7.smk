@@ -7,7 +7,7 @@ localrules:
 
 rule jacobian_spectra:
     input:
-        weights=f"{JACOBIAN_RUN}/seed{SEEDS[0]}/weights.pt" if JACOBIAN_RUN else [],
+        weights=f"{PLAN.lists['jacobian']}/seed{SEEDS[0]}/weights.pt" if PLAN.lists.get("jacobian") else [],
         data=data_file(config["figure7"]["jacobian"]["dataset"]),
     output:
         spectra=f"{TREE}/figure7/spectra.csv",
@@ -17,7 +17,7 @@ rule jacobian_spectra:
         layer=config["figure7"]["jacobian"]["layer"],
         depths=" ".join(map(str, config["figure7"]["jacobian"]["depths"])),
         examples=config["figure7"]["jacobian"]["examples"],
-        code=code_of("analyses.jacobian"),
+        code=job_code("jacobian"),
     log:
         f"{TREE}/logs/jacobian_spectra.log",
     benchmark:
@@ -40,18 +40,17 @@ rule jacobian_spectra:
 rule figure7:
     input:
         spectra=rules.jacobian_spectra.output.spectra,
-        runs=run_files(FIGURE7_RUNS),
-        metrics=run_files(FIGURE7_RUNS, "metrics.csv"),
+        runs=run_files(PLAN.runs_of("figure7")),
+        metrics=run_files(PLAN.runs_of("figure7"), "metrics.csv"),
     output:
         png=report(f"{FIGURES}/figure7.png", caption="../report/figure7.rst", category="Figure 7"),
         pdf=report(f"{FIGURES}/figure7.pdf", caption="../report/figure7.rst", category="Figure 7"),
         csv=report(f"{FIGURES}/figure7.csv", caption="../report/figure7.rst", category="Figure 7"),
     params:
         prefix=prefix_of("png"),
-        runs=FIGURE7_RUNS,
         jacobian=json.dumps({k: config["figure7"]["jacobian"][k] for k in ("dataset", "depth", "width", "layer")}),
         preset=preset_name,
-        code=code_of("report.figure7"),
+        code=job_code("report figure7"),
     log:
         f"{TREE}/logs/figure7.log",
     resources:
@@ -62,5 +61,5 @@ rule figure7:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure7 --runs {params.runs} --spectra {input.spectra:q} --jacobian {params.jacobian:q}"
+        "python -m gradguess report figure7 --runs {input.runs} --spectra {input.spectra:q} --jacobian {params.jacobian:q}"
         " --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"

@@ -7,17 +7,16 @@ localrules:
 
 rule figure8:
     input:
-        runs=run_files(TABLE1_RUNS["figure8"]),
-        metrics=run_files(TABLE1_RUNS["figure8"], "metrics.csv"),
+        runs=run_files(PLAN.runs_of("table1", "figure8")),
+        metrics=run_files(PLAN.runs_of("table1", "figure8"), "metrics.csv"),
     output:
         png=report(f"{FIGURES}/figure8.png", caption="../report/figure8.rst", category="Figure 8"),
         pdf=report(f"{FIGURES}/figure8.pdf", caption="../report/figure8.rst", category="Figure 8"),
         csv=report(f"{FIGURES}/figure8.csv", caption="../report/figure8.rst", category="Figure 8"),
     params:
         prefix=prefix_of("png"),
-        runs=TABLE1_RUNS["figure8"],
         preset=preset_name,
-        code=code_of("report.figure8"),
+        code=job_code("report figure8"),
     log:
         f"{TREE}/logs/figure8.log",
     resources:
@@ -28,5 +27,5 @@ rule figure8:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure8 --runs {params.runs} --out-prefix {params.prefix}"
+        "python -m gradguess report figure8 --runs {input.runs} --out-prefix {params.prefix}"
         " --preset {params.preset:q} > {log} 2>&1"

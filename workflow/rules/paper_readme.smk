@@ -14,11 +14,11 @@ rule paper_readme:
         readme=f"{FIGURES}/README.md",
         config=f"{FIGURES}/config.yaml",
     params:
-        # nor the image jobs ran in: moving a finished preset into the container re-runs nothing (each run's
-        # provenance.json records the image)
-        config=json.dumps({k: v for k, v in result_config().items() if k != "container"}, sort_keys=True),
+        # the image jobs ran in is not a result: moving a finished preset into the container re-runs nothing
+        # (each run's provenance.json records the image)
+        config=json.dumps(result_config(), sort_keys=True),
         configfiles=" ".join(shlex.quote(c) for c in configfiles()),
-        code=code_of("report.readme"),
+        code=job_code("report readme"),
     log:
         f"{TREE}/logs/paper_readme.log",
     resources:

@@ -7,19 +7,18 @@ localrules:
 
 rule table1:
     input:
-        runs=run_files(TABLE1_RUNS["adam"] + TABLE1_RUNS["augment"] + TABLE1_RUNS["augment_long"]),
-        metrics=run_files(TABLE1_RUNS["adam"] + TABLE1_RUNS["augment"] + TABLE1_RUNS["augment_long"], "metrics.csv"),
+        adam=run_files(PLAN.runs_of("table1", "adam")),
+        augment=run_files(PLAN.runs_of("table1", "augment")),
+        augment_long=run_files(PLAN.runs_of("table1", "augment_long")),
+        metrics=run_files(sum((PLAN.runs_of("table1", row) for row in gplan.TABLE1_ROWS), []), "metrics.csv"),
     output:
         csv=report(f"{FIGURES}/table1.csv", caption="../report/table1.rst", category="Table 1"),
         md=f"{FIGURES}/table1.md",
         tex=f"{FIGURES}/table1.tex",
     params:
         prefix=prefix_of("csv"),
-        adam=TABLE1_RUNS["adam"],
-        augment=TABLE1_RUNS["augment"],
-        augment_long=TABLE1_RUNS["augment_long"],
         preset=preset_name,
-        code=code_of("report.table1"),
+        code=job_code("report table1"),
     log:
         f"{TREE}/logs/table1.log",
     resources:
@@ -30,5 +29,5 @@ rule table1:
     container:
         config["container"]
     shell:
-        "python -m gradguess report table1 --adam {params.adam} --augment {params.augment}"
-        " --augment-long {params.augment_long} --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"
+        "python -m gradguess report table1 --adam {input.adam} --augment {input.augment}"
+        " --augment-long {input.augment_long} --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"

@@ -8,13 +8,13 @@ localrules:
 
 rule gather_runs:
     input:
-        results=[f"{d}/result.json" for d in table2_run_dirs()],
-        metrics=[f"{d}/metrics.csv" for d in table2_run_dirs()],
+        results=run_files(PLAN.runs_of("table2")),
+        metrics=run_files(PLAN.runs_of("table2"), "metrics.csv"),
     output:
         runs=f"{TREE}/tables/runs.csv",
         curves=f"{TREE}/tables/curves.csv",
     params:
-        code=code_of("report.runs"),
+        code=job_code("report gather"),
     log:
         f"{TREE}/logs/gather_runs.log",
     resources:
@@ -38,7 +38,7 @@ rule table2:
     params:
         prefix=prefix_of("csv"),
         preset=preset_name,
-        code=code_of("report.table2"),
+        code=job_code("report table2"),
     log:
         f"{TREE}/logs/table2.log",
     resources:

@@ -29,6 +29,8 @@ from gradguess import methods
 from gradguess.metrics import cosine
 from gradguess.models import MLP
 
+COLUMNS = ["method", "mode", "example", "guesses", "cosine", "limit"]
+
 
 def _flat(grads: dict, names) -> torch.Tensor:
     return torch.cat([grads[n].reshape(-1) for n in names]).double()

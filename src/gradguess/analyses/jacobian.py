@@ -19,6 +19,8 @@ import torch
 
 from gradguess.metrics import entropy_rank
 
+COLUMNS = ["state", "k", "index", "singular_value", "effective_rank"]
+
 
 def jacobians(model, x: torch.Tensor, layer: int, k: int) -> torch.Tensor:
     """(B, n_{i+k+1}, n_i): ∂x_{i+k+1}/∂s_i through the k weight layers after `layer`, for every example."""
@@ -46,3 +48,15 @@ def spectra(model, x: torch.Tensor, layer: int, depths: list[int]) -> list[dict]
         for i, v in enumerate(mean.tolist()):
             rows.append({"k": k, "index": i + 1, "singular_value": v, "effective_rank": float(ranks.mean())})
     return rows
+
+
+def run_spectra(run, data_root, layer: int, depths: list[int], examples: int, seed: int, device: str = "auto"
+                ) -> list[dict]:
+    """A run's spectra at its initialisation (rebuilt from its spec and seed) and at its final weights, on the
+    same seeded batch of its training data."""
+    from gradguess.analyses.inputs import device_for, examples as batch, initial_and_trained
+
+    init, trained, data = initial_and_trained(run, data_root, device_for(device, "Jacobian spectra"))
+    x, _ = batch(data, examples, seed)
+    return [{"state": state, **row} for state, model in (("initialisation", init), ("trained", trained))
+            for row in spectra(model, x, layer, depths)]

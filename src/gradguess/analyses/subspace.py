@@ -113,3 +113,48 @@ def class_images(model, x: Tensor, y: Tensor, num_classes: int, generator: torch
         out["random_mix"].append(mix / mix.norm())
     shape = x.shape[1:]
     return {k: torch.stack(v).reshape(num_classes, *shape).float() for k, v in out.items()}
+
+
+SUBSPACE_COLUMNS = ["dataset", "depth", "width", "epoch", "layer", "k", "activation", "random"]
+IMAGE_COLUMNS = ["state", "epoch", "kind", "class", "image_channels", "image_height", "image_width"]
+
+
+def trajectory_subspaces(directory, data_root, examples: int, seed: int, center: bool, device: str = "auto"
+                         ) -> list[dict]:
+    """Every epoch of a trajectory: each hidden layer's projection curves (Figure 2 right, Figure 10)."""
+    from gradguess import models
+    from gradguess.analyses.inputs import device_for, examples as batch, trajectory
+
+    device = device_for(device, "activation-subspace projections")
+    spec, data, snapshots = trajectory(directory, data_root, device)
+    x, y = batch(data, examples, seed)
+    where = {"dataset": spec.dataset, "depth": spec.model.options["depth"], "width": spec.model.options["width"]}
+    rows = []
+    for epoch, path in snapshots:
+        curves = subspace_curves(models.load(path, device), x, y, torch.Generator().manual_seed(seed + epoch),
+                                 center=center)
+        rows += [{**where, "epoch": epoch, **row} for row in curves]
+    return rows
+
+
+def trajectory_class_images(directory, data_root, examples: int, seed: int, center: bool, device: str = "auto"
+                            ) -> list[dict]:
+    """Figure 2 (left)'s pictures at a trajectory's first and last snapshot: one row per (state, kind, class),
+    one column per pixel."""
+    from gradguess import models
+    from gradguess.analyses.inputs import device_for, examples as batch, trajectory
+
+    device = device_for(device, "class images")
+    _, data, snapshots = trajectory(directory, data_root, device)
+    x, y = batch(data, examples, seed)
+    rows = []
+    for state, (epoch, path) in (("initialisation", snapshots[0]), ("trained", snapshots[-1])):
+        images = class_images(models.load(path, device), x, y, data.num_classes, torch.Generator().manual_seed(seed),
+                              center=center)
+        for kind, stack in images.items():
+            c, h, w = stack.shape[1:]
+            for cls, image in enumerate(stack.cpu()):
+                rows.append({"state": state, "epoch": epoch, "kind": kind, "class": cls, "image_channels": c,
+                             "image_height": h, "image_width": w,
+                             **{f"p{i}": float(v) for i, v in enumerate(image.flatten())}})
+    return rows

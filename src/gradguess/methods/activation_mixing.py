@@ -36,7 +36,8 @@ class ActivationMixing(ActivationGuess):
         mask = ctx.mask(i)                         # ReLU'(s_i) of each example
         coeffs = torch.randn((ctx.batch, acts.shape[0]), generator=ctx.generator, device=acts.device,
                              dtype=acts.dtype)
-        g = (coeffs @ acts).view(ctx.shape(i)) * mask
+        g = (coeffs @ acts).view(ctx.shape(i))
+        g = g if mask is None else g * mask
         if not self.normalize:
             return g
         flat = g.flatten(1)

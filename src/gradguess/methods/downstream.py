@@ -31,9 +31,9 @@ class Downstream(ActivationGuess):
         if top >= ctx.num_layers:
             return self.noise(ctx, i)
         u = self.noise(ctx, top)
-        masks = ctx.trace.masks
+        # back through the sites: site j's mask, then the transpose of the map that made site j from site j-1
         for j in range(top, i, -1):
-            if masks[j] is not None:
-                u = u * masks[j]
-            u = u @ ctx.weight(j)
-        return u * masks[i]
+            if ctx.mask(j) is not None:
+                u = u * ctx.mask(j)
+            u = ctx.next_transpose(j - 1, u, ctx.next_weight(j - 1))
+        return u if ctx.mask(i) is None else u * ctx.mask(i)

@@ -75,9 +75,6 @@ class GuessContext:
         """Whether site i is the model's output (the MLP's logits): its guess is plain noise."""
         return self.trace.is_output(i)
 
-    def weight(self, i: int) -> Tensor:
-        return self.model.layers[i].weight.detach()
-
     def shape(self, i: int) -> tuple[int, ...]:
         return self.trace.shape(i)
 

@@ -21,5 +21,5 @@ class WTSVPower(WT):
         return {"power": self.power, **super().options()}
 
     def next_weight(self, ctx: GuessContext, i: int):
-        u, s, vh = torch.linalg.svd(ctx.weight(i + 1), full_matrices=False)
+        u, s, vh = torch.linalg.svd(ctx.next_weight(i), full_matrices=False)
         return (u * s.pow(self.power)) @ vh

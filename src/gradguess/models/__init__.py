@@ -1,49 +1,127 @@
-"""Models whose structure the forward-gradient engine can read: each one's `trace(x)` returns its
-linear sites (models/sites.py). `mlp` (the paper's MLPs), `localmixer` (Ren et al.'s LocalMixer, Table 1) and
-`vit_prompt` (a frozen ViT with VPT-shallow prompts, Figure 9; imported on first use: it needs timm)."""
+"""Models whose structure the forward-gradient engine can read: each one's `trace(x)` returns its linear sites
+(models/sites.py). One file per model, found by name:
+
+    mlp          the paper's MLPs (models/mlp.py)
+    localmixer   Ren et al.'s LocalMixer, Table 1 (models/mixer.py)
+    vit_prompt   a frozen ViT with VPT-shallow prompts, Figure 9 (models/vit_prompt.py; needs timm, imported on use)
+
+Each module has `build(options, input_shape, num_classes, seed)`: the model a run with that seed starts from, made
+on the CPU so that every device starts equal. `build(part, ...)` builds one from a run specification's model part;
+`save` writes a weights file that names its model, `load` rebuilds any model from one (and reads the bare MLP state
+dicts and checkpoints of older runs). A model defined elsewhere (a test's) joins with `register`.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+from typing import Callable
+
 import torch
 
+from gradguess import catalog
 from gradguess.errors import CheckpointError
-from gradguess.io import read_checkpoint
-from gradguess.models.mixer import CIFAR10_SIZES, LocalMixer, MixerTrace
-from gradguess.models.mlp import MLP, Trace
+from gradguess.io import read_checkpoint, torch_save
 from gradguess.models.sites import Sites
+from gradguess.spec import Part
 
-ARCHS = ("mlp", "localmixer")
-
-__all__ = ["MLP", "Trace", "LocalMixer", "MixerTrace", "Sites", "CIFAR10_SIZES", "ARCHS", "build", "build_seeded",
-           "build_mixer_seeded", "load_model", "model_from_state"]
-
-
-def build(name: str, in_features, num_classes: int, **options):
-    """A model by name: `mlp` takes in_features (an int), `localmixer` and `vit_prompt` the image shape (C, H, W)."""
-    models = {"mlp": MLP, "localmixer": LocalMixer, "vit_prompt": _build_vit_prompt}
-    if name not in models:
-        raise ValueError(f"unknown model {name!r}; valid models: {', '.join(sorted(models))}")
-    return models[name](in_features, num_classes, **options)
+WEIGHTS_FORMAT = "gradguess-weights-v1"
+_REGISTERED: dict[str, Callable] = {}
+# the classes, loaded on first use: a run imports its own model's file only (and its code digest names only that)
+_LAZY = {"MLP": "mlp", "Trace": "mlp", "LocalMixer": "mixer", "MixerTrace": "mixer", "CIFAR10_SIZES": "mixer"}
 
 
-def _build_vit_prompt(image_shape, num_classes: int, **options):
-    from gradguess.models.vit_prompt import build_vit_prompt
-
-    return build_vit_prompt(num_classes, image_shape, **options)
-
-
-def build_seeded(in_features: int, num_classes: int, depth: int, width: int, seed: int) -> MLP:
-    """The MLP a training run with `seed` starts from (made on the CPU, so every device starts equal)."""
-    torch.manual_seed(seed)
-    return MLP(in_features, num_classes, depth, width)
+def __getattr__(attr: str):
+    if attr in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[attr]}"), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
-def build_mixer_seeded(image_shape: tuple[int, int, int], num_classes: int, seed: int, blocks: int = 4,
-                       channels: int = 512, patch: int = 4, groups: int = 16) -> LocalMixer:
-    """The LocalMixer a training run with `seed` starts from (made on the CPU); defaults: Ren et al.'s M/8/16."""
-    torch.manual_seed(seed)
-    return LocalMixer(image_shape, num_classes, blocks=blocks, channels=channels, patch=patch, groups=groups)
+def _module(name: str):
+    return importlib.import_module(f"{__name__}.{catalog.MODEL_MODULES[name]}")
+
+__all__ = ["MLP", "Trace", "LocalMixer", "MixerTrace", "Sites", "CIFAR10_SIZES", "build", "save", "load",
+           "register", "names", "weights_record", "build_seeded", "build_mixer_seeded", "load_model", "model_from_state"]
 
 
-def model_from_state(state: dict) -> MLP:
-    """Rebuild the MLP a state dict came from; depth and width are read off its weight shapes."""
+def names() -> list[str]:
+    return [*catalog.MODEL_MODULES, *_REGISTERED]
+
+
+def register(name: str, builder: Callable, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+    """Add a model defined outside this package: `builder(options, input_shape, num_classes, seed)`; `required`
+    (integer options) and `optional` are what a run specification's model options may hold."""
+    catalog.MODELS[name] = (tuple(required), tuple(optional))
+    _REGISTERED[name] = builder
+
+
+def _builder(name: str) -> Callable:
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    if name not in catalog.MODEL_MODULES:
+        raise ValueError(f"unknown model {name!r}; valid models: {', '.join(names())}")
+    return _module(name).build
+
+
+def build(part: Part, input_shape, num_classes: int, seed: int) -> torch.nn.Module:
+    """The model `part` ({name, options}) for data of `input_shape` (C, H, W) and `num_classes`, as a run with
+    `seed` starts from."""
+    return _builder(part.name)(dict(part.options), tuple(int(s) for s in input_shape), int(num_classes), int(seed))
+
+
+def _state(model) -> dict:
+    """What a weights file keeps: the trainable tensors of a model with a frozen part rebuilt from elsewhere."""
+    return model.trainable_state() if hasattr(model, "trainable_state") else model.state_dict()
+
+
+def weights_record(model, part: Part, input_shape, num_classes: int, seed: int) -> dict:
+    """What a weights file holds: the model's tensors and what rebuilds the model, so `load` needs nothing else."""
+    return {"format": WEIGHTS_FORMAT, "model": part.to_dict(), "input_shape": [int(s) for s in input_shape],
+            "num_classes": int(num_classes), "seed": int(seed), "state": _state(model)}
+
+
+def save(model, part: Part, input_shape, num_classes: int, seed: int, path) -> None:
+    torch_save(weights_record(model, part, input_shape, num_classes, seed), path)
+
+
+def load(path, device) -> torch.nn.Module:
+    """Any model from a weights file (`save`), a training checkpoint, an epoch snapshot, or the bare MLP state dict
+    or prompted-ViT checkpoint of older runs."""
+    obj = read_checkpoint(path, device)
+    if isinstance(obj, dict) and isinstance(obj.get("weights"), dict):
+        obj = obj["weights"]  # a training checkpoint holds the weights record
+    if isinstance(obj, dict) and obj.get("format") == WEIGHTS_FORMAT:
+        return _from_record(obj, path).to(device)
+    if isinstance(obj, dict) and obj.get("arch") == "vit_prompt":
+        return _module("vit_prompt").from_checkpoint(obj, device, where=str(path))
+    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
+        obj = obj["model"]  # an older training checkpoint: the MLP's state dict
+    try:
+        return model_from_state(obj).to(device)
+    except Exception as exc:
+        raise CheckpointError(f"{path} holds no weights of a known model ({exc})") from exc
+
+
+def _from_record(obj: dict, path) -> torch.nn.Module:
+    try:
+        model = build(Part.from_dict("model", obj["model"]), obj["input_shape"], obj["num_classes"], obj["seed"])
+    except (KeyError, ValueError) as exc:
+        raise CheckpointError(f"{path} names a model that cannot be built here ({exc})") from exc
+    missing, unexpected = model.load_state_dict(obj["state"], strict=False)
+    frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
+    missing = [k for k in missing if k not in frozen]
+    if missing or unexpected:
+        raise CheckpointError(f"{path} does not fit the {obj['model']['name']} it names (missing {missing}, "
+                              f"unexpected {unexpected})")
+    return model
+
+
+load_model = load  # the analyses' name for it
+
+
+def model_from_state(state: dict):
+    """Rebuild the MLP a bare state dict came from; depth and width are read off its weight shapes."""
+    from gradguess.models.mlp import MLP
+
     weights = sorted((k for k in state if k.startswith("layers.") and k.endswith(".weight")),
                      key=lambda k: int(k.split(".")[1]))
     if not weights:
@@ -55,17 +133,17 @@ def model_from_state(state: dict) -> MLP:
     return model
 
 
-def load_model(path, device):
-    """The MLP held by an epoch snapshot (a bare state dict) or by a training checkpoint; the prompted ViT held by
-    `vit_prompt.save_checkpoint`'s file (its trainable tensors and options; the backbone from its weights file)."""
-    state = read_checkpoint(path, device)
-    if isinstance(state, dict) and state.get("arch") == "vit_prompt":
-        from gradguess.models.vit_prompt import from_checkpoint
+def build_seeded(in_features: int, num_classes: int, depth: int, width: int, seed: int):
+    """The MLP a training run with `seed` starts from."""
+    return build(Part("mlp", {"depth": depth, "width": width}), (in_features, 1, 1), num_classes, seed)
 
-        return from_checkpoint(state, device, where=str(path))
-    if isinstance(state, dict) and "model" in state:
-        state = state["model"]
-    try:
-        return model_from_state(state).to(device)
-    except Exception as exc:
-        raise CheckpointError(f"{path} does not hold MLP weights ({exc})") from exc
+
+def build_mixer_seeded(image_shape: tuple[int, int, int], num_classes: int, seed: int, blocks: int = 4,
+                       channels: int = 512, patch: int = 4, groups: int = 16):
+    """The LocalMixer a training run with `seed` starts from; defaults: Ren et al.'s M/8/16."""
+    return build(Part("localmixer", {"blocks": blocks, "channels": channels, "patch": patch, "groups": groups}),
+                 image_shape, num_classes, seed)
+
+
+def in_features(input_shape) -> int:
+    return math.prod(int(s) for s in input_shape)

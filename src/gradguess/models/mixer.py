@@ -380,3 +380,9 @@ class MixerTrace(Sites):
         grads["classifier.weight"] = e.T @ self.outs[-1].mean(1)
         grads["classifier.bias"] = e.sum(0)
         return grads
+
+
+def build(options: dict, input_shape, num_classes: int, seed: int) -> LocalMixer:
+    """The LocalMixer a run with `seed` starts from (the registry's entry; options: blocks, channels, patch, groups)."""
+    torch.manual_seed(seed)
+    return LocalMixer(tuple(input_shape), num_classes, **{k: int(options[k]) for k in CIFAR10_SIZES})

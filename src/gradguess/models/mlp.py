@@ -138,3 +138,11 @@ class MLP(nn.Module):
 
     def extra_repr(self) -> str:
         return f"depth={self.depth}, width={self.width}"
+
+
+def build(options: dict, input_shape, num_classes: int, seed: int) -> MLP:
+    """The MLP a run with `seed` starts from (the registry's entry; options: depth, width)."""
+    import math
+
+    torch.manual_seed(seed)
+    return MLP(math.prod(input_shape), num_classes, int(options["depth"]), int(options["width"]))

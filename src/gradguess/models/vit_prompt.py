@@ -282,3 +282,8 @@ def load_checkpoint(path, device="cpu", weights=None) -> ViTPrompt:
     if not (isinstance(obj, dict) and obj.get("arch") == CHECKPOINT_ARCH):
         raise CheckpointError(f"{path} is not a prompted-ViT checkpoint (no arch {CHECKPOINT_ARCH!r})")
     return from_checkpoint(obj, device, weights, where=str(path))
+
+
+def build(options: dict, input_shape, num_classes: int, seed: int) -> ViTPrompt:
+    """The registry's entry: a run's prompted ViT (options: patch, dim, depth, heads, n_prompt, mlp_ratio, weights)."""
+    return build_vit_prompt(num_classes, tuple(input_shape), seed, **options)

@@ -10,7 +10,7 @@ import pandas as pd
 from gradguess import io
 from gradguess.report.names import method_key, method_label
 from gradguess.report.plots import colour, save, setting_title, style, training_curves
-from gradguess.report.runs import load_runs
+from gradguess.report.runs import load_runs, runs_of
 
 MODE_TITLES = {"joint": "one directional derivative per example", "per_layer": "one per layer and example"}
 
@@ -64,11 +64,13 @@ def draw(averaging: pd.DataFrame, curves: pd.DataFrame, middle: list[str], right
 
 def write(averaging_csv: str, middle: list[str], right: list[str], prefix, preset: str, paper_mode: str = "per_layer",
           setting: dict | None = None) -> None:
+    """`middle`, `right`: the panels' runs' seed files (the rule's inputs)."""
+    curves = load_runs([*middle, *right])
+    middle, right = runs_of(middle), runs_of(right)
     averaging = pd.read_csv(averaging_csv)
     if "mode" not in averaging:
         averaging["mode"] = "joint"
     averaging["mode"] = averaging["mode"].fillna("")
-    curves = load_runs([*middle, *right])
     draw(averaging, curves, middle, right, prefix, preset, paper_mode, setting)
     keys = ["method", "mode", "guesses"]
     stats = averaging.groupby(keys)["cosine"].agg(["mean", "min", "max"]).reset_index()

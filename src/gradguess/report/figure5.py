@@ -70,7 +70,8 @@ def figure5_data(top: pd.DataFrame, curves: pd.DataFrame, bottom: pd.DataFrame) 
 
 
 def write(top: list[str], bottom: list[str], prefix, preset: str) -> None:
-    """`top`, `bottom`: run directories (monitored Table 2 runs; wt_sv_power replicates, one per power)."""
+    """`top`, `bottom`: seed files (monitor.csv) of the monitored Table 2 runs and of the wt_sv_power replicates,
+    one run per power (the rule's inputs)."""
     top_monitors, bottom_monitors, curves = load_monitors(top), load_monitors(bottom), load_runs(top)
     draw(top_monitors, curves, bottom_monitors, prefix, preset)
     data = figure5_data(top_monitors, curves, bottom_monitors)

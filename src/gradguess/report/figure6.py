@@ -54,6 +54,7 @@ def draw(curves: pd.DataFrame, selection: pd.DataFrame, prefix, preset: str) -> 
 
 
 def write(runs: list[str], prefix, preset: str) -> None:
+    """`runs`: the sweep's seed files (the rule's inputs)."""
     curves = load_runs(runs)
     selection = sweep_selection(curves)
     draw(curves, selection, prefix, preset)

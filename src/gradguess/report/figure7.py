@@ -10,7 +10,7 @@ import seaborn as sns
 
 from gradguess import io
 from gradguess.report.plots import save, setting_title, style, training_curves
-from gradguess.report.runs import load_runs
+from gradguess.report.runs import load_runs, runs_of
 
 SPECTRUM_FLOOR = 1e-6
 
@@ -54,8 +54,9 @@ def draw(curves: pd.DataFrame, runs: list[str], spectra: pd.DataFrame, prefix, p
 
 
 def write(runs: list[str], spectra_csv: str, prefix, preset: str, jacobian: dict | None = None) -> None:
+    """`runs`: the left panel's seed files (the rule's inputs)."""
     curves = load_runs(runs)
     spectra = pd.read_csv(spectra_csv)
-    draw(curves, runs, spectra, prefix, preset, jacobian)
+    draw(curves, runs_of(runs), spectra, prefix, preset, jacobian)
     data = pd.concat([curves.assign(panel="left"), spectra.assign(panel="right", **(jacobian or {}))])
     io.write_text(f"{prefix}.csv", data.assign(preset=preset).to_csv(index=False))

@@ -7,7 +7,7 @@ import pandas as pd
 
 from gradguess.report.layout import format_cell, mean_std, write_table
 from gradguess.report.names import dataset_label, model_label
-from gradguess.report.runs import load_runs
+from gradguess.report.runs import load_runs, runs_of
 
 # Table 1 (LocalMixer test accuracy, %): the paper's cells, and the row it quotes from Ren et al. The paper letters
 # no rows: ours are named as config.yaml's table1.epochs names them and labelled with the paper's own words.
@@ -83,9 +83,9 @@ def table1_notes(dataset: str, model: str) -> str:
 
 
 def write(rows: dict[str, list[str]], prefix, preset: str) -> None:
-    """`rows`: run directories of each row (adam, augment, augment_long)."""
+    """`rows`: each row's (adam, augment, augment_long) runs' seed files (the rule's inputs)."""
     curves = load_runs([r for runs in rows.values() for r in runs])
-    long, header, body = table1(curves, rows)
+    long, header, body = table1(curves, {row: runs_of(files) for row, files in rows.items()})
     dataset = ", ".join(dataset_label(d) for d in sorted(set(curves["dataset"]))) if not curves.empty else "?"
     model = ", ".join(sorted({model_label(r) for r in curves["run"]})) if not curves.empty else "?"
     write_table(long, header, body, prefix, f"Table 1: LocalMixer ({model}), {dataset} test accuracy (%)", preset,

@@ -1,0 +1,34 @@
+"""Per class, the first principal direction of the input gradients and of the inputs, and a random mix of inputs,
+at a trajectory's first and last snapshot (Figure 2, left)."""
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("gradguess")
+HELP = ("per class, the first principal direction of the input gradients and of the inputs, and a random mix of "
+        "inputs, at a trajectory's first and last snapshot (Figure 2, left)")
+
+
+def add_arguments(p) -> None:
+    import argparse
+
+    from gradguess.jobs.args import device, output
+
+    p.add_argument("--trajectory", required=True, help="a trajectory's directory (config.json, snapshots/)")
+    p.add_argument("--data-root", default="data")
+    p.add_argument("--examples", type=int, default=512, help="the seeded batch the directions are computed on")
+    p.add_argument("--center", action=argparse.BooleanOptionalAction, default=False,
+                   help="PCA of centred inputs and gradients (default: as they are)")
+    p.add_argument("--seed", type=int, default=0)
+    device(p)
+    output(p)
+
+
+def run(args) -> int:
+    from gradguess import io
+    from gradguess.analyses.subspace import IMAGE_COLUMNS, trajectory_class_images
+
+    rows = trajectory_class_images(args.trajectory, args.data_root, args.examples, args.seed, args.center, args.device)
+    io.write_csv(args.out, rows, IMAGE_COLUMNS + [k for k in rows[0] if k not in IMAGE_COLUMNS])
+    log.info("wrote %d images to %s", len(rows), args.out)
+    return 0

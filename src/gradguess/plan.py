@@ -1,0 +1,315 @@
+"""The experiment plan: a validated config in; every training run and trajectory (its full specification and its
+directory) and every figure's runs out. Torch-free: the Snakefile wires its rules from a Plan, `gradguess plan`
+prints one, and `results/<preset>/plan.tsv` records it for a user to read before submitting anything.
+
+A run is named by what the figures ask for: <tree>/runs/<dataset>/<arch>/<name>/e<epochs>. Its name is its method's
+when its settings are that method's defaults, else the variant's or figure's name for it; a run two figures ask for
+is one run with one directory (one of them monitored: monitored, as often as either asks). Figure 5's many-seed
+runs live under replicates/, trajectories (weights after every epoch) under trajectories/.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from gradguess.spec import Part, RunSpec
+
+TABLE1_ROWS = ("adam", "augment", "augment_long")
+RUN_HYPER = ("optimizer", "lr", "weight_decay", "momentum", "batch_size", "monitor_every")
+
+
+class PlanError(ValueError):
+    """The configuration asks for something the plan cannot make; the message names the config key."""
+
+
+@dataclass
+class Plan:
+    config: dict
+    preset: str
+    tree: str
+    figures_dir: str
+    data_root: str
+    figures: set[str]
+    runs: dict[str, RunSpec] = field(default_factory=dict)          # directory -> spec (runs/, replicates/)
+    trajectories: dict[str, RunSpec] = field(default_factory=dict)  # directory (one seed) -> spec
+    users: dict[str, set[str]] = field(default_factory=dict)        # directory -> the figures that read it
+    lists: dict[str, object] = field(default_factory=dict)          # each figure's run (or trajectory) directories
+    warnings: list[str] = field(default_factory=list)
+
+    # ---- what the figures ask for
+    def request(self, figure: str, name: str, spec: RunSpec, kind: str = "runs") -> str:
+        """Register a run and return its directory. A spec equal to its method's defaults is named by the method."""
+        if spec.trains_like(self.defaults(spec)):
+            name = spec.method.name
+        path = f"{self.tree}/{kind}/{spec.dataset}/{spec.arch}/{name}/e{spec.epochs}"
+        known = self.runs.get(path)
+        if known is not None and not known.trains_like(spec):
+            raise PlanError(f"two figures ask for {path} with different settings: {known.to_json()} and "
+                            f"{spec.to_json()}")
+        if known is not None:
+            intervals = [m for m in (known.monitor_every, spec.monitor_every) if m]
+            spec = replace(known, monitor_every=min(intervals) if intervals else 0)
+        self.runs[path] = spec
+        self.users.setdefault(path, set()).add(figure)
+        return path
+
+    def trajectory(self, figure: str, dataset: str, depth: int, width: int, epochs: int, seed: int, optimizer: str,
+                   lr: float, batch_size: int) -> str:
+        spec = replace(self.spec("backprop", dataset, mlp(depth, width), epochs, [seed]), optimizer=optimizer, lr=lr,
+                       batch_size=batch_size)
+        path = f"{self.tree}/trajectories/{dataset}/{spec.arch}/e{epochs}/seed{seed}"
+        if self.trajectories.setdefault(path, spec) != spec:
+            raise PlanError(f"two figures ask for the trajectory {path} with different settings: "
+                            f"{self.trajectories[path].to_json()} and {spec.to_json()}")
+        self.users.setdefault(path, set()).add(figure)
+        return path
+
+    # ---- run settings: training defaults, then the method's, then a variant's, then the figure's
+    def spec(self, method: str, dataset: str, model: Part, epochs: int, seeds=None) -> RunSpec:
+        c = self.config
+        s = {k: v for k, v in c["training"].items()}
+        s.update({k: v for k, v in c["methods"].get(method, {}).items()})
+        options = dict(s.pop("options", {}))
+        return RunSpec(model=model, method=Part(method, options), dataset=dataset, epochs=int(epochs),
+                       seeds=tuple(int(x) for x in (c["seeds"] if seeds is None else seeds)),
+                       **{k: s[k] for k in RUN_HYPER if k in s})
+
+    def named(self, name: str, dataset: str, model: Part, epochs: int, seeds=None) -> RunSpec:
+        """A method's or a variant's spec (a variant: a method with overrides, under `variants`)."""
+        if name not in self.config["variants"]:
+            return self.spec(name, dataset, model, epochs, seeds)
+        variant = dict(self.config["variants"][name])
+        spec = self.spec(variant.pop("method"), dataset, model, epochs, seeds)
+        options = {**spec.method.options, **variant.pop("options", {})}
+        return replace(spec, method=Part(spec.method.name, options), **variant)
+
+    def defaults(self, spec: RunSpec) -> RunSpec:
+        return replace(self.spec(spec.method.name, spec.dataset, spec.model, spec.epochs, spec.seeds),
+                       augment=spec.augment)
+
+    # ---- reading it
+    def runs_of(self, name: str, part: str | None = None) -> list[str]:
+        value = self.lists.get(name, [])
+        return list(value.get(part, []) if isinstance(value, dict) else value)
+
+    def needs_reference(self, path: str) -> bool:
+        """A cosine-matched run whose cosine is 'auto' takes it from Figure 1's measurements."""
+        return "auto" in self.runs[path].method.options.values()
+
+    def rows(self) -> list[dict]:
+        """One row per run and trajectory, its whole specification spelled out (plan.tsv)."""
+        out = []
+        for kind, table in (("run", self.runs), ("trajectory", self.trajectories)):
+            for path, spec in sorted(table.items()):
+                s = spec.to_dict()
+                out.append({"kind": kind, "directory": path, "figures": " ".join(sorted(self.users.get(path, ()))),
+                            "dataset": s["dataset"], "model": spec.model.name, "arch": spec.arch,
+                            "method": spec.method.name,
+                            "options": ",".join(f"{k}={v}" for k, v in sorted(spec.method.options.items())),
+                            **{k: s[k] for k in ("optimizer", "lr", "momentum", "weight_decay", "batch_size",
+                                                 "epochs", "augment", "monitor_every")},
+                            "seeds": " ".join(map(str, spec.seeds)), "digest": spec.digest()})
+        return out
+
+
+def mlp(depth, width) -> Part:
+    return Part("mlp", {"depth": int(depth), "width": int(width)})
+
+
+def mixer(sizes: dict) -> Part:
+    return Part("localmixer", {k: int(sizes[k]) for k in ("blocks", "channels", "patch", "groups")})
+
+
+# ---- the figures, each asking for its runs -----------------------------------------------------------------
+
+def _table2(plan: Plan, usable):
+    t = plan.config["table2"]
+    plan.lists["table2"] = [plan.request("table2", m, plan.named(m, d, mlp(a["depth"], a["width"]), t["epochs"]))
+                            for d in usable(t["datasets"]) for a in t["architectures"] for m in t["methods"]]
+
+
+def _figure4(plan: Plan, usable):
+    f = plan.config["figure4"]
+    plan.lists["figure4"] = {panel: [plan.request("figure4", n, plan.named(n, f["dataset"], mlp(f["depth"], f["width"]),
+                                                                            f["epochs"])) for n in f[panel]]
+                             for panel in ("middle", "right")} if usable([f["dataset"]]) else {}
+
+
+def _figure6(plan: Plan, usable):
+    f = plan.config["figure6"]
+    runs = []
+    if usable([f["dataset"]]):
+        for optimizer in f["optimizers"]:
+            for lr in f["lrs"]:
+                for m in f["methods"]:
+                    spec = replace(plan.spec(m, f["dataset"], mlp(f["depth"], f["width"]), f["epochs"]),
+                                   optimizer=optimizer, lr=lr, momentum=0.0, weight_decay=None)
+                    runs.append(plan.request("figure6", f"{m}-{optimizer}-lr{lr:g}", spec))
+    plan.lists["figure6"] = runs
+
+
+def _figure7(plan: Plan, usable):
+    f, j = plan.config["figure7"], plan.config["figure7"]["jacobian"]
+    plan.lists["figure7"] = [plan.request("figure7", n, plan.named(n, f["dataset"], mlp(f["depth"], f["width"]),
+                                                                   f["epochs"])) for n in f["methods"]] \
+        if usable([f["dataset"]]) else []
+    plan.lists["jacobian"] = plan.request("figure7", "backprop", plan.named(
+        "backprop", j["dataset"], mlp(j["depth"], j["width"]), j["epochs"])) if usable([j["dataset"]]) else None
+
+
+def _figure5(plan: Plan, usable):
+    f, sv = plan.config["figure5"], plan.config["figure5"]["sv_power"]
+    top, bottom = [], []
+    if usable([f["dataset"]]):
+        for n in f["methods"]:
+            spec = replace(plan.named(n, f["dataset"], mlp(f["depth"], f["width"]), f["epochs"]),
+                           monitor_every=f["monitor_every"])
+            top.append(plan.request("figure5", n, spec))
+    if usable([sv["dataset"]]):
+        for power in sv["powers"]:
+            spec = plan.spec("wt_sv_power", sv["dataset"], mlp(sv["depth"], sv["width"]), sv["epochs"],
+                             range(sv["replicates"]))
+            spec = replace(spec, batch_size=sv["batch_size"], lr=sv["lr"], weight_decay=sv["weight_decay"],
+                           monitor_every=sv["monitor_every"],
+                           method=Part("wt_sv_power", {**spec.method.options, "power": power}))
+            bottom.append(plan.request("figure5", f"wt_sv_power-p{power:g}", spec, kind="replicates"))
+    plan.lists["figure5"] = {"top": top, "bottom": bottom}
+
+
+def _table1(plan: Plan, usable):
+    """Rows: Adam; augmentation; augmentation with the guessed methods 10x as long (backprop's cell there is its
+    500-epoch run). Figure 8: the Adam row's runs with and without local losses."""
+    t = plan.config["table1"]
+    runs = {row: [] for row in (*TABLE1_ROWS, "figure8")}
+    if usable([t["dataset"]]):
+        for row in TABLE1_ROWS:
+            extra = t["figure8"] if row == "adam" and "figure8" in plan.figures else []
+            for name in t["methods"] + extra:
+                method = plan.config["variants"][name]["method"] if name in plan.config["variants"] else name
+                epochs = t["epochs"]["augment" if row == "augment_long" and method == "backprop" else row]
+                spec = replace(plan.named(name, t["dataset"], mixer(t["mixer"]), epochs), optimizer=t["optimizer"],
+                               lr=t["lr"], weight_decay=t["weight_decay"], batch_size=t["batch_size"],
+                               augment=row != "adam")
+                figure = "figure8" if name in extra else "table1"
+                runs[row].append(plan.request(figure, f"{name}-{'aug' if row != 'adam' else 'adam'}", spec))
+        runs["figure8"] = list(runs["adam"])
+        runs["adam"] = runs["adam"][:len(t["methods"])]
+    plan.lists["table1"] = runs
+
+
+def _trajectories(plan: Plan, usable):
+    c = plan.config
+    traj = c["trajectory"]
+    if not usable([traj["dataset"]]):
+        raise PlanError(f"config key trajectory.dataset: {traj['dataset']} has no usable source "
+                        f"(data.sources.{traj['dataset']})")
+    plan.lists["trajectory"] = plan.trajectory("figure1", traj["dataset"], traj["depth"], traj["width"],
+                                               traj["epochs"], traj["seed"], traj["optimizer"], traj["lr"],
+                                               traj["batch_size"])
+    every = c["figure1"]["every"]
+    epochs = list(range(0, traj["epochs"] + 1, every))
+    plan.lists["figure1_epochs"] = epochs if epochs[-1] == traj["epochs"] else epochs + [traj["epochs"]]
+    f2 = c["figure2"]
+    usable2 = bool({"figure2", "figure10"} & plan.figures) and bool(usable([f2["dataset"]]))
+    left = "figure2" in plan.figures and bool(usable([f2["left"]["dataset"]]))
+
+    def subspace(figure, widths):
+        return {f"{d}x{w}": plan.trajectory(figure, f2["dataset"], d, w, f2["epochs"], f2["seed"], f2["optimizer"],
+                                            f2["lr"], f2["batch_size"])
+                for w in widths for d in f2["depths"]} if usable2 else {}
+    plan.lists["figure2"] = subspace("figure2", [f2["width"]]) if "figure2" in plan.figures else {}
+    plan.lists["figure10"] = subspace("figure10", c["figure10"]["widths"]) if "figure10" in plan.figures else {}
+    plan.lists["figure2_left"] = plan.trajectory(
+        "figure2", f2["left"]["dataset"], f2["left"]["depth"], f2["left"]["width"], f2["epochs"], f2["seed"],
+        f2["optimizer"], f2["lr"], f2["batch_size"]) if usable2 and left else None
+
+
+FIGURES: dict[str, tuple[Callable, set[str]]] = {  # what plans each figure's runs, and the figures that need them
+    "table2": (_table2, {"table2", "figure3", "figure11"}), "figure4": (_figure4, {"figure4"}),
+    "figure6": (_figure6, {"figure6"}), "figure7": (_figure7, {"figure7"}), "figure5": (_figure5, {"figure5"}),
+    "table1": (_table1, {"table1", "figure8"}),
+}
+
+
+def build(config: dict, source_exists: Callable[[str], bool] = lambda p: Path(p).is_dir()) -> Plan:
+    """The plan of a validated config (config.yaml plus any --configfile presets)."""
+    config = copy.deepcopy(config)
+    preset = config["preset"]
+    tree = f"{config['results']}/{preset}"
+    plan = Plan(config, preset, tree, f"paper_figures/{preset}", config["data"]["root"] or f"{tree}/data",
+                set(config["figures"]))
+    usable = _usable(config, plan.warnings, source_exists)
+    for name, (make, needed_by) in FIGURES.items():
+        if needed_by & plan.figures:
+            make(plan, usable)
+    _trajectories(plan, usable)
+    return plan
+
+
+def _usable(config, warnings: list[str], source_exists):
+    def usable(datasets):
+        kept = []
+        for d in datasets:
+            source = config["data"]["sources"].get(d)
+            if d == "synthetic" or source is None or source_exists(source):
+                kept.append(d)
+            elif config["data"]["skip_missing_sources"]:
+                warnings.append(f"skipping dataset {d}: its source directory {source} (data.sources.{d}) does not "
+                                "exist")
+            else:
+                raise PlanError(f"config key data.sources.{d}: directory {source} does not exist")
+        return kept
+    return usable
+
+
+def write_tsv(plan: Plan, path) -> None:
+    from gradguess import io
+
+    rows = plan.rows()
+    io.write_csv(path, rows, list(rows[0]) if rows else ["kind", "directory"], delimiter="\t")
+
+
+def diff(old: Plan, new: Plan) -> dict[str, list[str]]:
+    """Which runs a change of config touches: added, removed, and changed (the same directory, another spec)."""
+    both = {**old.runs, **old.trajectories}, {**new.runs, **new.trajectories}
+    return {"added": sorted(set(both[1]) - set(both[0])), "removed": sorted(set(both[0]) - set(both[1])),
+            "changed": sorted(p for p in set(both[0]) & set(both[1]) if both[0][p] != both[1][p])}
+
+
+def measurement_settings(config: dict) -> dict:
+    """The settings of the measurements the comparison compares with the paper's (runs carry their own)."""
+    traj, f1, f4, j = config["trajectory"], config["figure1"], config["figure4"], config["figure7"]["jacobian"]
+    return {
+        "figure1": {**{k: traj[k] for k in ("dataset", "depth", "width", "optimizer", "lr", "batch_size")},
+                    "trajectory_epochs": traj["epochs"], "batches_per_epoch": f1["batches"]},
+        "averaging": {**{k: traj[k] for k in ("dataset", "depth", "width", "batch_size")},
+                      "snapshot_epoch": f4["snapshot_epoch"], "paper_mode": f4["paper_mode"]},
+        "spectra": {k: j[k] for k in ("dataset", "depth", "width")},
+        "table1": {"dataset": config["table1"]["dataset"]},
+    }
+
+
+ARTIFACTS = {"figure1": ("png", "pdf"), "figure1_table": ("csv", "md", "tex"), "table2": ("csv", "md", "tex"),
+             "figure3": ("png", "pdf"), "figure11": ("png", "pdf"), "figure4": ("png", "pdf", "csv"),
+             "figure6": ("png", "pdf", "csv"), "figure7": ("png", "pdf", "csv"), "figure5": ("png", "pdf", "csv"),
+             "figure2": ("png", "pdf", "csv"), "figure10": ("png", "pdf", "csv"), "table1": ("csv", "md", "tex"),
+             "figure8": ("png", "pdf", "csv")}
+EXTRA = {"figure6": ("figure6_curves.csv",), "figure2": ("figure2_images.csv",)}
+
+
+def artifacts(plan: Plan) -> dict[str, list[str]]:
+    """Each enabled figure's and table's files under paper_figures/<preset>/ (a subspace figure only where its
+    trajectories could be planned)."""
+    out = {}
+    for name, kinds in ARTIFACTS.items():
+        if name.removesuffix("_table") not in plan.figures:
+            continue
+        if name in ("figure2", "figure10") and not plan.lists.get(name):
+            continue
+        if name == "figure2" and not plan.lists.get("figure2_left"):
+            continue
+        out[name] = [f"{plan.figures_dir}/{name}.{k}" for k in kinds] + [f"{plan.figures_dir}/{e}"
+                                                                          for e in EXTRA.get(name, ())]
+    return out
