@@ -287,6 +287,11 @@ def test_fig7_jacobian_rank():
     flat = spectra.assign(effective_rank=np.where(spectra.k == 4, 200.0, spectra.effective_rank))
     assert check("fig7_jacobian_rank", spectra=flat).status == FAILS
     assert check("fig7_jacobian_rank", spectra=spectra.assign(width=32)).status == NOT_MEASURED
+    # the paper names no data: our reading is all of CIFAR10, so a subset is a reduced setting
+    claim = BY_ID["fig7_jacobian_rank"]
+    subset = check("fig7_jacobian_rank", spectra=spectra.assign(train_size=10_000))
+    assert claim.reduction(subset) == ["cifar10: 10,000 of 50,000 training examples"]
+    assert claim.reduction(check("fig7_jacobian_rank", spectra=spectra.assign(train_size=50_000))) == []
 
 
 def mixer_curves(finals, arch=claims.PAPER_MIXER):

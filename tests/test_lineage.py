@@ -102,3 +102,44 @@ def test_cleanup_keeps_results_and_resumable_checkpoints(tmp_path):
     left = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
     assert left == {"a/seed0/metrics.csv", "a/seed0/result.json", "a/seed0/weights.pt", "b/seed0/metrics.csv",
                     "b/seed0/checkpoint-bbbbbbbbbb.pt", f"b/seed0/{fresh.name}"}
+
+
+JOBS = ("train", "cosine", "averaging", "jacobian", "subspace", "class-images", "report figure4", "report figure7",
+        "report figure1", "report table2", "report comparison", "report figure3")
+# the science each job runs, and where it lives
+SCIENCE = {"report figure4": "report/figure4.py", "report figure7": "report/figure7.py",
+           "jacobian": "analyses/jacobian.py", "averaging": "analyses/averaging.py",
+           "report comparison": "report/claims/figure4.py", "subspace": "analyses/subspace.py"}
+
+
+def job_digests(src):
+    lineage._parse.cache_clear()
+    lineage.code_digest.cache_clear()
+    return {job: lineage.job_digest(job, ("wt",) if job in ("train", "cosine", "averaging") else (), src=src)
+            for job in JOBS}
+
+
+@pytest.mark.parametrize("job", sorted(SCIENCE))
+def test_editing_a_jobs_science_replans_exactly_the_jobs_that_run_it(src, job):
+    before = job_digests(src)
+    path = src / "gradguess" / SCIENCE[job]
+    path.write_text(path.read_text() + "\n\nCHANGED = True\n")
+    after = job_digests(src)
+    changed = {j for j in JOBS if after[j] != before[j]}
+    assert job in changed
+    if job == "jacobian":
+        assert changed == {"jacobian"}  # Figure 7's data: its job alone, not the figure or training
+    if job.startswith("report figure"):
+        assert changed == {job}
+
+
+def test_editing_wiring_or_help_replans_nothing(src):
+    before = job_digests(src)
+    for rel in ("jobs/report/figure4.py", "jobs/jacobian.py", "jobs/train.py", "jobs/cosine.py"):
+        path = src / "gradguess" / rel
+        text = path.read_text()
+        assert 'help="' in text
+        path.write_text(text.replace('help="', 'help="(reworded) ').replace('HELP = "', 'HELP = "(reworded) '))
+    cli = src / "gradguess" / "cli.py"
+    cli.write_text(cli.read_text() + "\n# a comment\nGROUPS['extra'] = 'help'\n")
+    assert job_digests(src) == before

@@ -34,8 +34,16 @@ TARGETS = ("results/quick/runs/synthetic/d6-w32/wt/e3/seed0/result.json",
            "results/quick/runs/synthetic/d6-w32/backprop/e3/seed0/result.json",
            "results/quick/replicates/synthetic/d6-w32/wt_sv_power-p0.5/e3/seed0/result.json",
            "results/quick/trajectories/synthetic/d6-w64/e2/seed0/result.json")
-GPU_RULES = ("train", "train_replicates", "capture_trajectory", "measure_guesses", "average_guesses",
-             "measure_subspace", "class_images", "jacobian_spectra")
+GPU_RULES = ("train", "train_replicates", "train_seed", "train_chunk", "capture_trajectory", "measure_guesses",
+             "average_guesses", "measure_subspace", "class_images", "jacobian_spectra")
+
+
+def test_the_site_profile_names_every_gpu_rule_of_the_workflow():
+    """Every rule that asks for a GPU gets the model: the template lists each one, and only those."""
+    rules = {m.group(1) for f in (REPO / "workflow" / "rules").glob("*.smk")
+             for m in re.finditer(r"^rule (\w+):(?:(?!^rule ).)*?gpu_request", f.read_text(), re.M | re.S)}
+    rules |= {"train_replicates"}  # `use rule train as train_replicates` inherits train's GPU
+    assert rules == set(GPU_RULES)
 
 
 def install_site_profile(xdg: Path) -> Path:
@@ -116,7 +124,7 @@ def test_the_account_reaches_every_sbatch(cluster, order):
     # a grouped submission of short training jobs, and the trajectory on its own (each tried 3 times: retries: 2
     # from profiles/default)
     assert any(c.startswith("rule_short_train") for c in comments), comments
-    assert "rule_capture_trajectory_wildcards_synthetic_6_64_2_0" in comments
+    assert "rule_capture_trajectory_wildcards_synthetic_d6-w64_2_0" in comments
     assert len(sbatch) == 6, sbatch
     for line in sbatch:
         assert option(line, "-A") == [account], line

@@ -315,3 +315,23 @@ def test_a_checkpoint_with_another_monitor_interval_is_refused(data_root, tmp_pa
     interrupt_in_epoch(2, small(data_root, monitor_every=2), tmp_path / "run", monkeypatch)
     with pytest.raises(CheckpointError, match="monitor_every"):
         train(small(data_root, monitor_every=5), tmp_path / "run", progress=False)
+
+
+def test_a_run_trained_in_three_chunks_ends_bit_identical_to_one_go(data_root, tmp_path):
+    cfg = small(data_root, monitor_every=7)
+    train(cfg, tmp_path / "whole")
+    out, chunks = tmp_path / "split", [tmp_path / f"chunk{k}.pt" for k in (1, 2)]
+    first = train(cfg, out, until_epoch=1, chunk=chunks[0])
+    assert first["status"] == "chunk" and not (out / "result.json").exists() and chunks[0].exists()
+    train(cfg, out, until_epoch=2, chunk=chunks[1], resume_from=chunks[0])
+    last = train(cfg, out, resume_from=chunks[1])
+    assert last["status"] == "completed" and last["steps"] == 60
+    a, b = weights(tmp_path / "whole" / "weights.pt"), weights(out / "weights.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    for name in ("metrics.csv", "monitor.csv"):
+        rows = lambda d: [line.split(",")[:6] for line in (d / name).read_text().splitlines()]
+        assert rows(tmp_path / "whole") == rows(out)
+    # a chunk's state is refused by another specification
+    with pytest.raises(CheckpointError, match="another run specification"):
+        train(small(data_root, method="backprop"), tmp_path / "other", until_epoch=2, chunk=tmp_path / "x.pt",
+              resume_from=chunks[0])

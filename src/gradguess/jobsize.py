@@ -75,16 +75,28 @@ def mixer_minutes(dataset: str, epochs: int, batch_size: int, method: str = "bac
     return max(MIN_MINUTES, math.ceil(seconds * margin(attempt) / 60))
 
 
+# Host memory, from measured peaks (the benchmark files' max_rss): on the CPU 0.72-0.73 GB for the quick preset's
+# MLP jobs (10,000 images), 1.05-1.09 GB for its LocalMixer jobs, 1.2-1.3 GB for the laptop preset's 6x1024 CIFAR-10
+# measurements. A GPU job adds the CUDA runtime's host side (about 2.5 GB). Memory is predictable, unlike time: a
+# quarter on top, half more on each retry (a job killed for memory asks for more).
+MEM_BASE_MB = {"gpu": 2500, "cpu": 800}
+MEM_MARGIN = 1.25
+
+
+def mem_margin(attempt: int) -> float:
+    return MEM_MARGIN * (1 + 0.5 * (max(1, attempt) - 1))
+
+
 def train_mem_mb(dataset: str, depth: int, width: int, batch_size: int, gpu: bool = True, attempt: int = 1) -> int:
-    """Host memory: the runtime (a CUDA context is ~2.5 GB), the dataset loaded and converted, the model."""
+    """Host memory: the runtime, the data set loaded (its uint8 file and float32 tensors), the model and its
+    optimizer state and checkpoint copies, and on the CPU the activations."""
     params = mlp_params(dataset, depth, width)
     n_train, n_test = SIZES[dataset]
     data_bytes = (n_train + n_test) * in_features(dataset) * (1 + 4)  # uint8 file, float32 tensor
     model_bytes = 4 * params * 8  # weights, grads, optimizer state, checkpoint copies
     activations = 4 * batch_size * (in_features(dataset) + depth * width) * 8
-    base = 3000 if gpu else 1000
-    need = base + (data_bytes + model_bytes + (0 if gpu else activations)) / 2**20
-    return int(math.ceil(need * margin(attempt) / 100) * 100)
+    need = MEM_BASE_MB["gpu" if gpu else "cpu"] + (data_bytes + model_bytes + (0 if gpu else activations)) / 2**20
+    return int(math.ceil(need * mem_margin(attempt) / 100) * 100)
 
 
 def measure_minutes(dataset: str, depth: int, width: int, batches: int, batch_size: int, estimates: int,
@@ -133,7 +145,10 @@ def spec_mem_mb(spec, gpu: bool = True, attempt: int = 1) -> int:
     o = spec.model.options
     if spec.model.name == "mlp":
         return train_mem_mb(spec.dataset, o["depth"], o["width"], spec.batch_size, gpu, attempt)
-    # the LocalMixer and the ViT: the data set as uint8 and float32, plus a fixed allowance for the model
-    c, h, w = (3, 224, 224) if spec.model.name == "vit_prompt" else (3, 32, 32)
-    data_mb = sum(SIZES[spec.dataset]) * c * h * w * 5 / 2**20
-    return int(math.ceil(((3000 if gpu else 1000) + data_mb + 2000) * margin(attempt) / 100) * 100)
+    # the LocalMixer and the prompted ViT: the data set (floats for the 32x32 sets, uint8 for the 224x224 ones),
+    # and an allowance for the model and its activations (ViT-B/16's weights alone are 0.35 GB)
+    pixels = sum(SIZES[spec.dataset]) * in_features(spec.dataset)
+    data_mb = pixels * (2 if in_features(spec.dataset) > 3 * 64 * 64 else 5) / 2**20
+    model_mb = 2000 if spec.model.name == "vit_prompt" else 500
+    need = MEM_BASE_MB["gpu" if gpu else "cpu"] + data_mb + model_mb
+    return int(math.ceil(need * mem_margin(attempt) / 100) * 100)

@@ -13,10 +13,26 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping
 
 from gradguess.catalog import DATASETS, MODELS, OPTIMIZERS
+
+
+SCHEDULES = ("constant", "cosine")
+
+
+def lr_factor(schedule: str, epoch: int, epochs: int, warmup: int) -> float:
+    """The lr multiplier in (0-based) `epoch`: 1, or Jia et al.'s warmup-cosine (KMnP/vpt, src/solver/lr_scheduler.py),
+    stepped once an epoch: linear from 0 over `warmup` epochs, then a half cosine to 0."""
+    import math
+
+    if schedule == "constant":
+        return 1.0
+    if epoch < warmup:
+        return epoch / max(1, warmup)
+    progress = (epoch - warmup) / max(1, epochs - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 class SpecError(ValueError):
@@ -56,6 +72,8 @@ class RunSpec:
     momentum: float = 0.0
     weight_decay: float | None = None   # None: the optimizer's default (gradguess.optim)
     augment: bool = False               # random crop and flip per batch (Table 1)
+    schedule: str = "constant"          # the lr over epochs: constant, or cosine (to 0, after a linear warmup)
+    warmup_epochs: int = 0              # cosine only: epochs of linear warmup from 0 (Jia et al.'s VPT: 10)
     seeds: tuple[int, ...] = (0,)
     monitor_every: int = 0              # steps between guess-quality measurements (monitor.csv); 0: off
 
@@ -124,6 +142,11 @@ class RunSpec:
             raise SpecError(f"monitor_every must be >= 0 (0: off), got {self.monitor_every}")
         if not isinstance(self.augment, bool):
             raise SpecError(f"augment must be true or false, got {self.augment!r}")
+        if self.schedule not in SCHEDULES:
+            raise SpecError(f"schedule: unknown {self.schedule!r}; valid: {', '.join(SCHEDULES)}")
+        if not 0 <= self.warmup_epochs < self.epochs or (self.warmup_epochs and self.schedule == "constant"):
+            raise SpecError(f"warmup_epochs must be >= 0, below epochs and only with a cosine schedule, got "
+                            f"{self.warmup_epochs}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise SpecError(f"seeds must be distinct and at least one, got {list(self.seeds)}")
 
@@ -163,8 +186,4 @@ def arch_name(model: Part) -> str:
     return "-".join([model.name.replace("_", ""), *(f"{k[0]}{v}" for k, v in sorted(o.items()) if isinstance(v, int))])
 
 
-def hashable(spec: RunSpec) -> str:
-    return spec.to_json()
-
-
-__all__ = ["RunSpec", "Part", "SpecError", "arch_name", "asdict"]
+__all__ = ["RunSpec", "Part", "SpecError", "arch_name", "lr_factor", "SCHEDULES"]

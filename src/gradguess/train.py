@@ -38,7 +38,7 @@ from gradguess.io import read_checkpoint
 from gradguess.methods.base import mean_cross_entropy
 from gradguess.monitor import Monitor, monitor_columns
 from gradguess.optim import default_weight_decay, make_optimizer
-from gradguess.spec import RunSpec, SpecError
+from gradguess.spec import RunSpec, SpecError, lr_factor
 
 log = logging.getLogger("gradguess.train")
 
@@ -116,12 +116,18 @@ def _write_metrics(path: Path, rows: list[dict]) -> None:
 
 def train(spec: RunSpec, seed: int, out_dir: str | Path, runtime: Runtime | None = None,
           checkpoint: str | Path | None = None, snapshot_dir: str | Path | None = None,
-          keep_final_checkpoint: bool = False) -> dict:
+          keep_final_checkpoint: bool = False, until_epoch: int | None = None, chunk: str | Path | None = None,
+          resume_from: str | Path | None = None) -> dict:
     """Train (or resume an interrupted) run of `spec` with `seed`; returns the result also written to result.json.
 
     `snapshot_dir`, if given, receives the weights after every epoch (epoch_0000.pt is the initialisation): the
     trajectory Figure 1 measures. `keep_final_checkpoint` saves the finished state too, for `train_seeds`: a job
     killed after this seed finished restores it instead of training it again.
+
+    A run too long for one cluster job trains in a chain of chunks: `until_epoch` stops after that epoch and saves
+    the state to `chunk` (the job's declared output) instead of writing results; the next chunk starts from it
+    (`resume_from`, used when the run's own checkpoint is absent). The chain ends with the same weights as the run
+    trained in one go, bit for bit on the CPU.
     """
     runtime = runtime or Runtime()
     check(spec)
@@ -157,6 +163,15 @@ def train(spec: RunSpec, seed: int, out_dir: str | Path, runtime: Runtime | None
     layers = spec.model.options.get("depth", 0)
     monitor = Monitor(spec.monitor_every, out_dir / "monitor.csv", layers) if spec.monitor_every else None
     state = _resume_state(checkpoint, config["spec"], code, device)
+    if state is not None and until_epoch is not None and state["epoch"] > until_epoch:
+        log.warning("checkpoint %s is past this chunk's end (epoch %d > %d): starting from the previous chunk",
+                    checkpoint, state["epoch"], until_epoch)
+        state = None
+    if state is None and resume_from is not None:
+        state = _resume_state(Path(resume_from), config["spec"], code, device)
+        if state is None:
+            raise CheckpointError(f"{resume_from}, the previous chunk of this run, was written by other code or is "
+                                  "gone: delete the run's chunks to train it from scratch")
     if state is not None:
         model.load_state_dict(state["weights"]["state"], strict=False)
         optimizer.load_state_dict(state["optimizer"])
@@ -183,8 +198,20 @@ def train(spec: RunSpec, seed: int, out_dir: str | Path, runtime: Runtime | None
                    desc=f"{spec.method.name} {spec.arch} {spec.dataset}", unit="step", dynamic_ncols=True)
 
     status, began, saved_at = "completed", time.time(), time.time()
-    for epoch in range(start_epoch, spec.epochs + 1):
+    stop = spec.epochs if until_epoch is None else min(until_epoch, spec.epochs)
+
+    def save_state(path, epoch):
+        io.torch_save({
+            "format": CHECKPOINT_FORMAT, "epoch": epoch, "step": step, "spec": config["spec"],
+            "code_digest": code, "optimizer": optimizer.state_dict(),
+            "weights": models.weights_record(model, spec.model, shape, data.num_classes, seed),
+            "data_gen": data_gen.get_state(), "guess_gen": guess_gen.get_state(), "aug_gen": aug_gen.get_state(),
+            "rows": rows, "monitor": monitor.rows if monitor is not None else [],
+        }, path)
+
+    for epoch in range(start_epoch, stop + 1):
         t0 = time.time()
+        optimizer.lr = spec.lr * lr_factor(spec.schedule, epoch - 1, spec.epochs, spec.warmup_epochs)
         model.train()
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device)
@@ -232,16 +259,15 @@ def train(spec: RunSpec, seed: int, out_dir: str | Path, runtime: Runtime | None
         # never after the last epoch (unless asked): a finished run keeps no checkpoint
         last = epoch == spec.epochs
         if (last and keep_final_checkpoint) or (not last and time.time() - saved_at >= 60 * runtime.checkpoint_minutes):
-            io.torch_save({
-                "format": CHECKPOINT_FORMAT, "epoch": epoch, "step": step, "spec": config["spec"],
-                "code_digest": code, "optimizer": optimizer.state_dict(),
-                "weights": models.weights_record(model, spec.model, shape, data.num_classes, seed),
-                "data_gen": data_gen.get_state(), "guess_gen": guess_gen.get_state(), "aug_gen": aug_gen.get_state(),
-                "rows": rows, "monitor": monitor.rows if monitor is not None else [],
-            }, checkpoint)
+            save_state(checkpoint, epoch)
             saved_at = time.time()
     if bar is not None:
         bar.close()
+    if stop < spec.epochs and status == "completed":  # a chunk of a longer run: its state, for the next chunk
+        save_state(Path(chunk), stop)
+        checkpoint.unlink(missing_ok=True)
+        log.info("chunk of %s done at epoch %d of %d: %s", out_dir, stop, spec.epochs, chunk)
+        return {"status": "chunk", "epoch": stop, "epochs": spec.epochs, "steps": step, "seed": seed}
 
     result: dict[str, Any] = {"status": status, "epochs_completed": len(rows) if status == "completed" else len(rows) - 1,
                               "epochs": spec.epochs, "steps": step, "method": spec.method.name, "seed": seed,

@@ -3,11 +3,21 @@
 import shutil
 import subprocess
 
+import yaml
+
+from gradguess import submissions
 
 
 # ------------------------------------------------------------------ what a job asks a cluster for
 def job(kind, key):
     return config["resources"][kind].get(key, {"gpu": 1, "cpus": 1}.get(key, "auto"))
+
+
+def gpu_request(kind):
+    """A GPU job's GPUs; the GPU model comes from your profile's default-resources (gpu_model: a100) and reaches
+    every GPU rule, and no other: a CPU-only kind (resources.<kind>.gpu: 0) clears it, or SLURM would be asked for
+    --gpus=MODEL:0."""
+    return {"gpu": job(kind, "gpu")} if job(kind, "gpu") > 0 else {"gpu": 0, "gpu_model": ""}
 
 
 def _fixed(kind, key, attempt):
@@ -16,8 +26,15 @@ def _fixed(kind, key, attempt):
 
 
 def train_runtime(spec_fn, kind="train"):
-    return lambda wildcards, attempt: _fixed(kind, "runtime", attempt) or jobsize.spec_minutes(
-        spec_fn(wildcards), gpu=job(kind, "gpu") > 0, attempt=attempt)
+    """Minutes for a job training every seed of a run (never above execution.max_job_hours)."""
+    return lambda wildcards, attempt: min(MAX_MINUTES, _fixed(kind, "runtime", attempt) or jobsize.spec_minutes(
+        spec_fn(wildcards), gpu=job(kind, "gpu") > 0, attempt=attempt))
+
+
+def chunk_runtime(wildcards, attempt):
+    """Minutes for one seed, or one chunk of one seed, of a run the plan split."""
+    return min(MAX_MINUTES, _fixed("train", "runtime", attempt) or gplan.chunk_minutes(
+        spec_of(wildcards), max(1, SCHEDULE[f"{TREE}/{wildcards.run}"]), job("train", "gpu") > 0, attempt))
 
 
 def train_mem(spec_fn, kind="train"):
@@ -25,11 +42,20 @@ def train_mem(spec_fn, kind="train"):
         spec_fn(wildcards), gpu=job(kind, "gpu") > 0, attempt=attempt)
 
 
+def _group_size(name):
+    """How many jobs of a group share a submission: the workflow profile's group-components, its one place."""
+    profile = Path(workflow.basedir) / "profiles" / "default" / "config.yaml"
+    settings = yaml.safe_load(profile.read_text()) if profile.is_file() else {}
+    return int((settings or {}).get("group-components", {}).get(name, 1))
+
+
 def short_group(name, spec_fn):
-    """A group name for jobs estimated shorter than resources.short_job_minutes, else none. Locally groups mean
-    nothing; the workflow profile submits a group's jobs together (group-components)."""
-    return lambda wildcards: (name if jobsize.spec_minutes(spec_fn(wildcards), gpu=job("train", "gpu") > 0)
-                              < config["resources"]["short_job_minutes"] else None)
+    """A group name for jobs estimated shorter than resources.short_job_minutes (and short enough that a full
+    group fits execution.max_job_hours, retries included), else none. Locally groups mean nothing; the workflow
+    profile submits a group's jobs together (group-components), taking turns on one GPU."""
+    gpu, size = job("train", "gpu") > 0, _group_size(name)
+    limit = submissions.short_limit(config["resources"]["short_job_minutes"], size, MAX_MINUTES)
+    return lambda wildcards: name if jobsize.spec_minutes(spec_fn(wildcards), gpu=gpu) < limit else None
 
 
 def measure_runtime(wildcards, attempt):
@@ -73,8 +99,10 @@ def check_slurm_account():
         return  # the plugin finds this one itself
     raise ConfigError(
         f"this SLURM cluster requires an account (AccountingStorageEnforce={enforce}) and none is set, nor does "
-        f"{user or 'this user'} have a default one: add --default-resources slurm_account=YOUR_ACCOUNT (with "
-        "slurm_partition=... too: --default-resources on the command line replaces the profile's whole block)")
+        f"{user or 'this user'} have a default one: set slurm_account under default-resources in your slurm "
+        "profile (~/.config/snakemake/slurm/config.yaml, which `bash scripts/setup` installs; see the README's SLURM "
+        "section). On the command line, --default-resources replaces that profile's whole block: repeat its "
+        "partition and GPU model there too")
 
 
 onstart:

@@ -2,6 +2,7 @@
 # jobs' environment, and the small helpers the rule files use. What a run computes lives in the library.
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ for _warning in PLAN.warnings:
 PRESET, TREE, FIGURES, DATA = PLAN.preset, PLAN.tree, PLAN.figures_dir, PLAN.data_root
 FIGURES_ON = PLAN.figures
 SEEDS = [int(s) for s in config["seeds"]]
-REPLICATES = list(range(config["figure5"]["sv_power"]["replicates"]))
+REPLICATES = list(range(config["figure5"]["sv_power"]["replicates"]))  # Figure 5's replicate runs' seeds
 
 
 # ------------------------------------------------------------------ the jobs' environment
@@ -58,8 +59,19 @@ def source_flag(wildcards):
 
 
 # ------------------------------------------------------------------ runs: the plan's, one directory each
-def spec_of(wildcards, kind="runs"):
-    path = f"{TREE}/{kind}/{wildcards.dataset}/{wildcards.arch}/{wildcards.name}/e{wildcards.epochs}"
+# Each run's jobs: 0, one job for all its seeds; n, a job per seed, a chain of n chunks of epochs (plan.schedule)
+MAX_MINUTES = 60 * config["execution"]["max_job_hours"]
+SCHEDULE = gplan.schedule(PLAN, MAX_MINUTES, gpu=config["resources"]["train"].get("gpu", 1) > 0)
+
+
+def runs_matching(whole, seeds=None):
+    """A wildcard constraint: the runs (relative to the tree) trained whole with these seeds, or split."""
+    dirs = [d for d, n in SCHEDULE.items() if (n == 0) == whole and (seeds is None or list(PLAN.runs[d].seeds) == seeds)]
+    return "|".join(re.escape(d.removeprefix(f"{TREE}/")) for d in sorted(dirs)) or "(?!)"
+
+
+def spec_of(wildcards):
+    path = f"{TREE}/{wildcards.run}"
     if path not in PLAN.runs:
         raise ConfigError(f"{path} is not a run of this configuration (preset {PRESET})")
     return PLAN.runs[path]
@@ -77,28 +89,56 @@ def run_outputs(pattern, seeds):
             for name, ext in (("result", "json"), ("metrics", "csv"), ("monitor", "csv"), ("weights", "pt"))}
 
 
-def run_of(output):
-    return os.path.dirname(os.path.dirname(output.result[0]))
-
-
-def train_params(kind):
-    spec = lambda wildcards: spec_of(wildcards, kind)
+def train_params():
+    run = lambda wildcards: f"{TREE}/{wildcards.run}"
     # keys as strings: Snakemake's parser reads a line starting `checkpoint=` as its keyword
     return {
-        "spec": lambda wildcards: spec(wildcards).to_json(),
+        "spec": lambda wildcards: spec_of(wildcards).to_json(),
         "data_root": DATA,
-        "out": lambda wildcards, output: os.path.join(run_of(output), "seed{seed}"),
-        "checkpoint": lambda wildcards, output: f"{run_of(output)}/seed{{seed}}/checkpoint-{spec(wildcards).digest()}.pt",
-        "history": lambda wildcards, output: os.path.join(run_of(output), "history.log"),
+        "out": lambda wildcards: f"{run(wildcards)}/seed{{seed}}",
+        "checkpoint": lambda wildcards: f"{run(wildcards)}/seed{{seed}}/checkpoint-{spec_of(wildcards).digest()}.pt",
+        "history": lambda wildcards: f"{run(wildcards)}/history.log",
         "reference": lambda wildcards, input: (f"--reference-table {input.reference} --reference-from-epoch "
-                                               f"{config['figure1']['average_from_epoch']}" if input.reference else ""),
-        "code": lambda wildcards: job_code("train", spec(wildcards)),
+                                               f"{config['figure1']['average_from_epoch']}" if input.get("reference")
+                                               else ""),
+        "code": lambda wildcards: job_code("train", spec_of(wildcards)),
     }
 
 
-def reference_input(kind="runs"):
+def reference_input(wildcards):
     """A cosine-matched run with `cosine: auto` takes W^T's mean cosine from Figure 1's measurements."""
-    return lambda wildcards: figure1_measurements() if "auto" in spec_of(wildcards, kind).method.options.values() else []
+    return figure1_measurements() if "auto" in spec_of(wildcards).method.options.values() else []
+
+
+def chunk_file(wildcards, k):
+    return f"{TREE}/{wildcards.run}/seed{wildcards.seed}/chunks/chunk{k}.pt"
+
+
+def previous_chunk(wildcards):
+    return chunk_file(wildcards, int(wildcards.k) - 1) if int(wildcards.k) > 1 else []
+
+
+def last_chunk(wildcards):
+    """A seed's last job resumes from the chunk before it; a seed already finished needs none (gplan.finished)."""
+    chunks = SCHEDULE[f"{TREE}/{wildcards.run}"]
+    if chunks < 2 or gplan.finished(f"{TREE}/{wildcards.run}/seed{wildcards.seed}", spec_of(wildcards),
+                                    int(wildcards.seed)):
+        return []
+    return chunk_file(wildcards, chunks - 1)
+
+
+def resume_flag(input):
+    return f" --resume-from {shlex.quote(input.previous)}" if input.get("previous") else ""
+
+
+# one command line for all of train.smk; its `job` param says which seed, which chunk, where it resumes
+TRAIN_SHELL = ("OMP_NUM_THREADS={threads} python -m gradguess train --spec {params.spec:q} --data-root"
+               " {params.data_root:q} --progress log {params.job} --out {params.out:q} --checkpoint"
+               " {params.checkpoint:q} {params.reference} 2>&1 | tee -a {params.history:q} > {log}")
+
+
+def chunk_end(wildcards):
+    return gplan.chunk_ends(spec_of(wildcards).epochs, SCHEDULE[f"{TREE}/{wildcards.run}"])[int(wildcards.k) - 1]
 
 
 def run_files(runs, name="result.json"):

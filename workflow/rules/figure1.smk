@@ -33,7 +33,7 @@ rule measure_guesses:
         "measure_guesses"
     threads: job("cosine", "cpus")
     resources:
-        gpu=job("cosine", "gpu"),
+        **gpu_request("cosine"),
         runtime=measure_runtime,
         mem_mb=train_mem(lambda wildcards: PLAN.trajectories[PLAN.lists["trajectory"]], "cosine"),
     conda:

@@ -28,7 +28,7 @@ rule measure_subspace:
         trajectory=r"[a-z0-9]+/d\d+-w\d+/e\d+/seed\d+",
     threads: job("cosine", "cpus")
     resources:
-        gpu=job("cosine", "gpu"),
+        **gpu_request("cosine"),
         runtime=30,
         mem_mb=8000,
     conda:
@@ -57,7 +57,7 @@ rule class_images:
         f"{TREE}/logs/class_images.log",
     threads: job("cosine", "cpus")
     resources:
-        gpu=job("cosine", "gpu"),
+        **gpu_request("cosine"),
         runtime=30,
         mem_mb=8000,
     conda:

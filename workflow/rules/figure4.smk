@@ -28,7 +28,7 @@ rule average_guesses:
         f"{TREE}/benchmarks/average_guesses.tsv"
     threads: job("cosine", "cpus")
     resources:
-        gpu=job("cosine", "gpu"),
+        **gpu_request("cosine"),
         runtime=lambda wildcards, attempt: jobsize.analysis_minutes(
             config["trajectory"]["dataset"], config["trajectory"]["depth"], config["trajectory"]["width"],
             len(config["figure4"]["methods"]) * len(config["figure4"]["modes"]) * config["figure4"]["examples"]

@@ -24,7 +24,7 @@ rule jacobian_spectra:
         f"{TREE}/benchmarks/jacobian_spectra.tsv"
     threads: job("cosine", "cpus")
     resources:
-        gpu=job("cosine", "gpu"),
+        **gpu_request("cosine"),
         runtime=30,
         mem_mb=8000,
     conda:

@@ -17,7 +17,9 @@ rule paper_readme:
         # the image jobs ran in is not a result: moving a finished preset into the container re-runs nothing
         # (each run's provenance.json records the image)
         config=json.dumps(result_config(), sort_keys=True),
-        configfiles=" ".join(shlex.quote(c) for c in configfiles()),
+        # which files held the settings is no result (the settings are, above): a function of the input, so that
+        # Snakemake does not count it among the params whose change re-runs the job (a resources-only file)
+        configfiles=lambda wildcards, input: " ".join(shlex.quote(c) for c in configfiles()),
         code=job_code("report readme"),
     log:
         f"{TREE}/logs/paper_readme.log",

@@ -33,7 +33,7 @@ rule capture_trajectory:
         seed=r"\d+",
     threads: job("trajectory", "cpus")
     resources:
-        gpu=job("trajectory", "gpu"),
+        **gpu_request("trajectory"),
         runtime=train_runtime(trajectory_spec, "trajectory"),
         mem_mb=train_mem(trajectory_spec, "trajectory"),
     conda:

@@ -19,3 +19,17 @@ def device(p) -> None:
 def output(p, required: bool = True) -> None:
     p.add_argument("--out", required=required, default=None, help="the CSV to write" +
                    ("" if required else " (default: stdout)"))
+
+
+def trajectory_measurement(p, batch_help: str) -> None:
+    """The flags of a measurement along a trajectory's snapshots (Figure 2's subspaces and class pictures)."""
+    import argparse
+
+    p.add_argument("--trajectory", required=True, help="a trajectory's directory (config.json, snapshots/)")
+    p.add_argument("--data-root", default="data")
+    p.add_argument("--examples", type=int, default=512, help=batch_help)
+    p.add_argument("--center", action=argparse.BooleanOptionalAction, default=False,
+                   help="PCA of centred vectors (default: of the vectors as they are)")
+    p.add_argument("--seed", type=int, default=0)
+    device(p)
+    output(p)

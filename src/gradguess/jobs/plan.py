@@ -14,6 +14,11 @@ def add_arguments(p) -> None:
     p.add_argument("--schema", default=None, help="the config schema (default: workflow/schemas/ beside the first "
                                                    "config file)")
     p.add_argument("--out", default=None, help="a TSV file (default: stdout)")
+    p.add_argument("--jobs", action="store_true",
+                   help="instead, every cluster submission with what it asks for (runtime, memory, GPUs), long runs "
+                        "split as execution.max_job_hours demands and short jobs grouped as the workflow profile says")
+    p.add_argument("--profile", default=None, help="the workflow profile whose group-components to use (default: "
+                                                    "profiles/default/config.yaml beside the first config file)")
     p.add_argument("--specs", default=None, metavar="DIR",
                    help="also write each run's specification as DIR/<run directory>.json, for `gradguess train --spec`")
 
@@ -29,6 +34,9 @@ def run(args) -> int:
     p = plan.build(cfg)
     for warning in p.warnings:
         print(f"gradguess: {warning}", file=sys.stderr)
+    if args.jobs:
+        print(jobs_table(p, cfg, args))
+        return 0
     if args.out:
         plan.write_tsv(p, args.out)
     else:
@@ -40,3 +48,22 @@ def run(args) -> int:
         for directory, spec in {**p.runs, **p.trajectories}.items():
             io.write_text(Path(args.specs) / f"{directory}.json", spec.to_json() + "\n")
     return 0
+
+
+def jobs_table(p, cfg, args) -> str:
+    from pathlib import Path
+
+    import yaml
+
+    from gradguess import submissions
+
+    profile = Path(args.profile) if args.profile else Path(args.configfile[0]).resolve().parent / "profiles" / \
+        "default" / "config.yaml"
+    groups = (yaml.safe_load(profile.read_text()) or {}).get("group-components", {}) if profile.is_file() else {}
+    limit = 60 * cfg["execution"]["max_job_hours"]
+    gpu = cfg["resources"]["train"].get("gpu", 1) > 0
+    rows = submissions.submissions(submissions.training_jobs(p, limit, gpu), cfg["resources"]["short_job_minutes"],
+                                   int(groups.get("short_train", 1)), limit)
+    longest = max((r["minutes"] for r in rows), default=0)
+    return (submissions.table(rows) + f"\n{len(rows)} training submissions ({sum(r['jobs'] for r in rows)} jobs); "
+            f"the longest asks for {longest} minutes, the limit (execution.max_job_hours) is {limit:g}")

@@ -10,18 +10,9 @@ HELP = ("per epoch of a trajectory, each hidden layer's gradient projected onto 
 
 
 def add_arguments(p) -> None:
-    import argparse
+    from gradguess.jobs.args import trajectory_measurement
 
-    from gradguess.jobs.args import device, output
-
-    p.add_argument("--trajectory", required=True, help="a trajectory's directory (config.json, snapshots/)")
-    p.add_argument("--data-root", default="data")
-    p.add_argument("--examples", type=int, default=512, help="the seeded batch measured at every epoch")
-    p.add_argument("--center", action=argparse.BooleanOptionalAction, default=False,
-                   help="PCA of centred activations (default: of the activations as they are)")
-    p.add_argument("--seed", type=int, default=0)
-    device(p)
-    output(p)
+    trajectory_measurement(p, "the seeded batch measured at every epoch")
 
 
 def run(args) -> int:

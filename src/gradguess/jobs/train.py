@@ -24,6 +24,11 @@ def add_arguments(p) -> None:
                         "since the last (0: every epoch; default: $GRADGUESS_CHECKPOINT_MINUTES or 10); a finished "
                         "run deletes it")
     p.add_argument("--snapshot-dir", default=None, help="also save the weights after every epoch here (one seed)")
+    p.add_argument("--seed", type=int, default=None, help="train only this one of the spec's seeds")
+    p.add_argument("--until-epoch", type=int, default=None, metavar="EPOCH",
+                   help="a chunk of a long run: stop after this epoch and save the state to --chunk (with --seed)")
+    p.add_argument("--chunk", default=None, help="where a chunk saves its state for the next one")
+    p.add_argument("--resume-from", default=None, help="the previous chunk's state, to start this chunk from")
     p.add_argument("--reference-table", nargs="+", default=None, metavar="CSV",
                    help="resolves an option given as 'auto' (cosine_matched_directional's cosine) to W^T's mean "
                         "joint-mode cosine in Figure 1's per-epoch measurements or its table")
@@ -67,12 +72,17 @@ def run(args) -> int:
     runtime = Runtime(data_root=args.data_root, device=args.device, preset=args.preset,
                       checkpoint_minutes=CHECKPOINT_MINUTES if args.checkpoint_minutes is None else args.checkpoint_minutes,
                       progress=None if args.progress == "auto" else args.progress == "bar")
-    if args.snapshot_dir is not None:
-        if len(spec.seeds) > 1:
-            raise ValueError("--snapshot-dir records one run's trajectory: give a spec with one seed")
-        results = [train(spec, spec.seeds[0], args.out.format(seed=spec.seeds[0]), runtime,
-                         None if args.checkpoint is None else args.checkpoint.format(seed=spec.seeds[0]),
-                         snapshot_dir=args.snapshot_dir)]
+    if args.until_epoch is not None and (args.seed is None or args.chunk is None):
+        raise ValueError("--until-epoch trains a chunk of one seed: give --seed and --chunk")
+    if args.seed is not None or args.snapshot_dir is not None:
+        seed = args.seed if args.seed is not None else spec.seeds[0]
+        if seed not in spec.seeds or (args.seed is None and len(spec.seeds) > 1):
+            raise ValueError(f"train one of the spec's seeds {list(spec.seeds)} (--seed), got {seed}")
+        spec = replace(spec, seeds=(seed,))
+        results = [train(spec, seed, args.out.format(seed=seed), runtime,
+                         None if args.checkpoint is None else args.checkpoint.format(seed=seed),
+                         snapshot_dir=args.snapshot_dir, until_epoch=args.until_epoch, chunk=args.chunk,
+                         resume_from=args.resume_from)]
     else:
         results = train_seeds(spec, args.out, runtime, args.checkpoint)
     for seed, result in zip(spec.seeds, results):
