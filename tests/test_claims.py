@@ -186,6 +186,15 @@ def test_subspace_and_prompt_tuning():
     assert check("fig9_prompt_tuning", prompt_tuning=pd.concat([pt, dogs])).status == HOLDS
     worse = pt.assign(accuracy=[10.0, 30.0, 20.0, 10.0])
     assert check("fig9_prompt_tuning", prompt_tuning=worse).status == FAILS
+    # a random backbone, a smaller ViT or fewer epochs: a verdict at a reduced setting, each named
+    claim, full = BY_ID["fig9_prompt_tuning"], pd.concat([pt, dogs])
+    paper_like = full.assign(arch="ViT-B/16", backbone="pre-trained", planned_epochs=100, optimizer="sgd",
+                             batch_size=128, train_size=full["dataset"].map({"cub200": 5994, "stanford_cars": 8144,
+                                                                             "stanford_dogs": 12000}))
+    assert claim.reduction(check("fig9_prompt_tuning", prompt_tuning=paper_like)) == []
+    tiny = paper_like.assign(arch="vit-p8-w32-b2-h2", backbone="random", planned_epochs=2)
+    assert claim.reduction(check("fig9_prompt_tuning", prompt_tuning=tiny)) == [
+        "architecture vit-p8-w32-b2-h2 (paper: ViT-B/16)", "backbone random (paper: pre-trained)", "2 of 100 epochs"]
 
 
 def test_table1_claims_judge_only_the_papers_mixer_on_cifar10():

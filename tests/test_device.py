@@ -39,8 +39,10 @@ def test_a_zero_gpu_count_is_no_gpu(no_gpu_env, monkeypatch):
 
 
 def test_the_train_command_fails_at_once_and_logs_its_device(tmp_path):
-    cmd = [sys.executable, "-m", "gradguess", "train", "--dataset", "synthetic", "--data-root", str(tmp_path / "d"),
-           "--width", "8", "--epochs", "1", "--out", str(tmp_path / "run")]
+    spec = ('{"model": {"name": "mlp", "options": {"depth": 2, "width": 8}}, "method": {"name": "wt"}, '
+            '"dataset": "synthetic", "epochs": 1}')
+    cmd = [sys.executable, "-m", "gradguess", "train", "--spec", spec, "--data-root", str(tmp_path / "d"),
+           "--out", str(tmp_path / "run")]
     env = {k: v for k, v in __import__("os").environ.items() if k not in GPU_VARIABLES}
     out = subprocess.run(cmd, capture_output=True, text=True, env={**env, "SLURM_JOB_GPUS": "0"}, timeout=120)
     assert out.returncode == 2 and "PyTorch sees none" in out.stderr

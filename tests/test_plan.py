@@ -258,3 +258,48 @@ def test_a_seed_is_finished_only_at_its_own_specification_and_training_code(tmp_
         {"code_digest": lineage.training_digest("cosine_matched_directional", "mlp")}))
     assert gplan.finished(seed_dir, auto, 1)
     assert not gplan.finished(seed_dir, auto.with_(lr=1e-3), 1)
+
+
+# ---- Figure 9: prompt tuning --------------------------------------------------------------------------------
+
+def prompt_config(**figure9):
+    cfg = load()
+    cfg["figure9"].update(figure9)
+    for d in ("cub200", "stanford_cars", "stanford_dogs"):
+        cfg["data"]["sources"][d] = f"/data/{d}"
+    return cfg
+
+
+def test_figure9_is_skipped_with_a_reason_without_weights_or_data():
+    plan = build(load())  # config.yaml: no weights file named, no source for the three sets
+    assert plan.lists["figure9"] == [] and "figure9" not in gplan.artifacts(plan)
+    assert any("figure9.weights" in w for w in plan.warnings)
+    cfg = prompt_config(weights="/w/ViT-B_16.npz")
+    cfg["data"]["sources"]["stanford_dogs"] = None
+    plan = build(cfg)
+    assert any("data.sources.stanford_dogs" in w for w in plan.warnings)
+    assert {plan.runs[r].dataset for r in plan.lists["figure9"]} == {"cub200", "stanford_cars"}
+
+
+def test_figure9_plans_jia_et_als_recipe_for_every_method_and_lr():
+    plan = build(prompt_config(weights="/w/ViT-B_16.npz"))
+    runs = [plan.runs[r] for r in plan.lists["figure9"]]
+    assert len(runs) == 3 * 3 * 4  # data sets x methods x lrs
+    cub = [s for s in runs if s.dataset == "cub200" and s.method.name == "wt"]
+    assert sorted(s.lr for s in cub) == [1e-4, 1e-3, 1e-2, 0.1]
+    s = cub[0]
+    assert (s.optimizer, s.momentum, s.batch_size, s.epochs, s.schedule, s.warmup_epochs, s.weight_decay) == \
+        ("sgd", 0.9, 128, 100, "cosine", 10, 0.01)
+    assert s.model.name == "vit_prompt" and s.arch == "vit-p16-w768-b12-h12-n5"
+    assert s.model.options["weights"] == plan.lists["vit_weights"] == \
+        "results/paper/weights/vit-p16-w768-b12-h12-n5.safetensors"  # the converted copy, made by a rule
+    assert plan.lists["vit_image"] == [3, 224, 224]
+    assert all(jobsize.spec_minutes(spec, gpu=True) <= 60 * 24 for spec in runs)
+
+
+def test_figure9_refuses_data_sets_of_two_image_sizes_and_a_missing_weight_decay():
+    with pytest.raises(gplan.PlanError, match="figure9.datasets"):
+        build(prompt_config(weights="random", datasets=["cub200", "synthetic"],
+                            weight_decay={"cub200": 0.01, "synthetic": 0.0}))
+    with pytest.raises(gplan.PlanError, match="figure9.weight_decay: no value for data set stanford_dogs"):
+        build(prompt_config(weights="random", weight_decay={"cub200": 0.01, "stanford_cars": 0.0}))

@@ -5,14 +5,21 @@ import pandas as pd
 import pytest
 
 from gradguess.report import figure1, figure3, figure5, figure6, figure11, layout, runs as run_io, table1, table2
+from gradguess.spec import Part, RunSpec
+from gradguess.train import Runtime, record
+
+
+def write_config(seed_dir, dataset, depth, width, method, seed, options=None):
+    """config.json as the trainer writes it (train.record), so the readers are tested on the real format."""
+    spec = RunSpec(model=Part("mlp", {"depth": depth, "width": width}), method=Part(method, options or {}),
+                   dataset=dataset, epochs=2, seeds=(seed,))
+    (seed_dir / "config.json").write_text(json.dumps(record(spec, seed, Runtime(preset="test"), "cpu")))
 
 
 def fake_run(root, dataset, depth, width, method, seed, status, train_acc, test_acc):
     run = root / dataset / f"d{depth}-w{width}" / method / f"seed{seed}"
     run.mkdir(parents=True)
-    (run / "config.json").write_text(json.dumps({"dataset": dataset, "depth": depth, "width": width, "method": method,
-                                                 "seed": seed, "optimizer": "adamw", "lr": 1e-4, "epochs": 2,
-                                                 "preset": "test"}))
+    write_config(run, dataset, depth, width, method, seed)
     result = {"status": status, "epochs_completed": 2 if status == "completed" else 0}
     if status == "completed":
         result.update(train_acc=train_acc, test_acc=test_acc, train_loss=1.0, test_loss=1.1)
@@ -135,17 +142,17 @@ def _monitored_run(root, name, method, seeds, options=None, rows=4, empty=False)
     for seed in seeds:
         d = run / f"seed{seed}"
         d.mkdir(parents=True)
-        (d / "config.json").write_text(json.dumps({"seed": seed, "method": method, "method_options": options or {},
-                                                   "dataset": "cifar10", "depth": 6, "width": 128}))
+        write_config(d, "cifar10", 6, 128, method, seed, options)
         frame = pd.DataFrame({"step": range(0, 10 * rows, 10), "epoch": 1, "cosine": [0.1 * (i + 1) for i in range(rows)],
                               "cosine_layers.0": 0.2, "rank_layers.0": [30.0 - i for i in range(rows)]})
         (frame.iloc[:0] if empty else frame).to_csv(d / "monitor.csv", index=False)
-    return run
+    return [run / f"seed{seed}" / "monitor.csv" for seed in seeds]  # what a rule declares: each seed's file
 
 
 def test_monitors_are_gathered_per_seed_with_the_power_and_an_unmonitored_run_is_named(tmp_path):
-    runs = [_monitored_run(tmp_path, f"wt_sv_power-p{p:g}", "wt_sv_power", [0, 1, 2], {"power": p}) for p in (0.5, 2)]
-    monitors = run_io.load_monitors(runs)
+    files = [f for p in (0.5, 2) for f in _monitored_run(tmp_path, f"wt_sv_power-p{p:g}", "wt_sv_power", [0, 1, 2],
+                                                          {"power": p})]
+    monitors = run_io.load_monitors(files)
     assert len(monitors) == 2 * 3 * 4 and sorted(monitors["power"].unique()) == [0.5, 2.0]
     assert set(monitors.groupby("power")["seed"].nunique()) == {3}
     assert set(zip(monitors["dataset"], monitors["depth"], monitors["width"])) == {("cifar10", 6, 128)}  # the claims'
@@ -154,7 +161,7 @@ def test_monitors_are_gathered_per_seed_with_the_power_and_an_unmonitored_run_is
     assert (tmp_path / "figure5.png").stat().st_size > 0
     silent = _monitored_run(tmp_path, "wt", "wt", [0], empty=True)
     with pytest.raises(ValueError, match="trained without monitor_every"):
-        run_io.load_monitors([silent])
+        run_io.load_monitors(silent)
 
 
 def test_cosine_auto_from_the_measurements_equals_the_table(tmp_path):

@@ -126,3 +126,23 @@ def test_tensor_file_refusals_name_the_file_and_what_is_wrong(tmp_path, source):
     for path, match in ((tmp_path / "nowhere.npz", "does not exist"), (other, r"unknown format '\.h5'")):
         with pytest.raises(CheckpointError, match=match):
             build_vit_prompt(4, (3, 32, 32), weights=path, **TINY)
+
+
+def test_the_weights_job_converts_a_users_file_or_writes_a_seeded_random_backbone(tmp_path, source):
+    """`gradguess weights` (the prepare_weights rule): a Google .npz becomes the canonical file; `random` writes the
+    backbone a run would draw from that seed itself, so a random preset loads its backbone like a real one."""
+    import json
+
+    from gradguess.cli import main
+
+    vit = json.dumps({**TINY, "mlp_ratio": 4.0})
+    npz = google_npz(source, 2, tmp_path / "ViT-B_16.npz")
+    assert main(["weights", "--source", str(npz), "--vit", vit, "--image", "3", "32", "32",
+                 "--out", str(tmp_path / "real.safetensors")]) == 0
+    assert_backbone(build_vit_prompt(4, (3, 32, 32), weights=tmp_path / "real.safetensors", **TINY), source)
+    assert main(["weights", "--source", "random", "--seed", "7", "--vit", vit, "--image", "3", "32", "32",
+                 "--out", str(tmp_path / "random.safetensors")]) == 0
+    assert_backbone(build_vit_prompt(4, (3, 32, 32), weights=tmp_path / "random.safetensors", **TINY), source)
+    assert main(["weights", "--source", str(tmp_path / "gone.npz"), "--vit", vit, "--image", "3", "32", "32",
+                 "--out", str(tmp_path / "x.safetensors")]) == 2  # a clear error, no traceback
+    assert not (tmp_path / "x.safetensors").exists()

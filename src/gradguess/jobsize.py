@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from gradguess.catalog import NUM_CLASSES, SIZES, in_features
+from gradguess.catalog import NUM_CLASSES, SHAPES, SIZES, in_features
 
 # (overhead seconds per step, FLOP/s) per device kind
 THROUGHPUT = {"gpu": (1.5e-3, 22e12), "cpu": (1e-3, 2e11)}
@@ -137,8 +137,18 @@ def spec_minutes(spec, gpu: bool = True, attempt: int = 1) -> int:
         return train_minutes(spec.dataset, o["depth"], o["width"], spec.epochs, spec.batch_size, spec.method.name,
                              dict(spec.method.options), gpu, attempt, seeds)
     steps = math.ceil(SIZES[spec.dataset][0] / spec.batch_size) * spec.epochs * seeds
-    step = VIT_STEP_SECONDS["gpu" if gpu else "cpu"] * spec.batch_size / 128 * (1 if spec.method.name == "backprop" else 2)
+    device = "gpu" if gpu else "cpu"
+    step = THROUGHPUT[device][0] + VIT_STEP_SECONDS[device] * vit_scale(spec.dataset, o) * spec.batch_size / 128 * (
+        1 if spec.method.name == "backprop" else 2)
     return max(MIN_MINUTES, math.ceil((STARTUP_SECONDS + steps * step * 1.2) * margin(attempt) / 60))
+
+
+def vit_scale(dataset: str, o: dict) -> float:
+    """A prompted ViT's step against ViT-B/16's with 5 prompts at 224: blocks x tokens x width^2 (the linear
+    maps, which dominate at these sizes)."""
+    _, h, _ = SHAPES[dataset]
+    tokens = (h // o["patch"]) ** 2 + 1 + o["n_prompt"]
+    return o["depth"] / 12 * tokens / 202 * (o["dim"] / 768) ** 2
 
 
 def spec_mem_mb(spec, gpu: bool = True, attempt: int = 1) -> int:

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Callable
 
 from gradguess import jobsize, lineage
-from gradguess.spec import Part, RunSpec
+from gradguess.catalog import SHAPES
+from gradguess.spec import Part, RunSpec, arch_name
 
 TABLE1_ROWS = ("adam", "augment", "augment_long")
 RUN_HYPER = ("optimizer", "lr", "weight_decay", "momentum", "batch_size", "monitor_every")
@@ -201,6 +202,50 @@ def _table1(plan: Plan, usable):
     plan.lists["table1"] = runs
 
 
+PROMPT_SETS = ("cub200", "stanford_cars", "stanford_dogs")  # no download exists: a source directory or nothing
+VIT_SIZES = ("patch", "dim", "depth", "heads", "mlp_ratio", "n_prompt")
+
+
+def vit_weights_file(plan: Plan) -> str:
+    """Where the prepare_weights rule writes the backbone every Figure 9 run loads (one per architecture)."""
+    f = plan.config["figure9"]
+    random = "-random" if f["weights"] == "random" else ""
+    return f"{plan.tree}/weights/{arch_name(Part('vit_prompt', f['vit']))}{random}.safetensors"
+
+
+def _figure9(plan: Plan, usable):
+    """Every method at every lr of the grid on each data set; the figure shows each method's best (by train
+    accuracy). Skipped, with a warning, without the weights file or a data set's source (neither downloads)."""
+    f, sources = plan.config["figure9"], plan.config["data"]["sources"]
+    plan.lists["figure9"], plan.lists["vit_weights"] = [], None
+    if f["weights"] is None:
+        plan.warnings.append("skipping Figure 9: figure9.weights names no ViT-B/16 weights file (README, Prompt "
+                             "tuning, says where to get one)")
+        return
+    unset = [d for d in f["datasets"] if d in PROMPT_SETS and not sources.get(d)]
+    for d in unset:
+        plan.warnings.append(f"skipping Figure 9's {d}: data.sources.{d} is not set (it cannot be downloaded: "
+                             "README, Data)")
+    datasets = usable([d for d in f["datasets"] if d not in unset])
+    if not datasets:
+        return
+    shapes = {SHAPES[d] for d in datasets}
+    if len(shapes) > 1:
+        raise PlanError(f"config key figure9.datasets: {datasets} have different image sizes {sorted(shapes)}; one "
+                        "backbone's position embeddings fit one size")
+    plan.lists["vit_weights"], plan.lists["vit_image"] = vit_weights_file(plan), list(shapes.pop())
+    model = Part("vit_prompt", {**{k: f["vit"][k] for k in VIT_SIZES}, "weights": plan.lists["vit_weights"]})
+    for d in datasets:
+        if d not in f["weight_decay"]:
+            raise PlanError(f"config key figure9.weight_decay: no value for data set {d}")
+        for m in f["methods"]:
+            for lr in f["lrs"]:
+                spec = replace(plan.spec(m, d, model, f["epochs"], f["seeds"]), optimizer=f["optimizer"], lr=lr,
+                               momentum=f["momentum"], weight_decay=f["weight_decay"][d], batch_size=f["batch_size"],
+                               augment=f["augment"], schedule="cosine", warmup_epochs=f["warmup_epochs"])
+                plan.lists["figure9"].append(plan.request("figure9", f"{m}-lr{lr:g}", spec))
+
+
 def _trajectories(plan: Plan, usable):
     c = plan.config
     traj = c["trajectory"]
@@ -231,7 +276,7 @@ def _trajectories(plan: Plan, usable):
 FIGURES: dict[str, tuple[Callable, set[str]]] = {  # what plans each figure's runs, and the figures that need them
     "table2": (_table2, {"table2", "figure3", "figure11"}), "figure4": (_figure4, {"figure4"}),
     "figure6": (_figure6, {"figure6"}), "figure7": (_figure7, {"figure7"}), "figure5": (_figure5, {"figure5"}),
-    "table1": (_table1, {"table1", "figure8"}),
+    "table1": (_table1, {"table1", "figure8"}), "figure9": (_figure9, {"figure9"}),
 }
 
 
@@ -297,7 +342,7 @@ ARTIFACTS = {"figure1": ("png", "pdf"), "figure1_table": ("csv", "md", "tex"), "
              "figure3": ("png", "pdf"), "figure11": ("png", "pdf"), "figure4": ("png", "pdf", "csv"),
              "figure6": ("png", "pdf", "csv"), "figure7": ("png", "pdf", "csv"), "figure5": ("png", "pdf", "csv"),
              "figure2": ("png", "pdf", "csv"), "figure10": ("png", "pdf", "csv"), "table1": ("csv", "md", "tex"),
-             "figure8": ("png", "pdf", "csv")}
+             "figure8": ("png", "pdf", "csv"), "figure9": ("png", "pdf", "csv")}
 EXTRA = {"figure6": ("figure6_curves.csv",), "figure2": ("figure2_images.csv",)}
 
 
@@ -312,6 +357,8 @@ def artifacts(plan: Plan) -> dict[str, list[str]]:
             continue
         if name == "figure2" and not plan.lists.get("figure2_left"):
             continue
+        if name == "figure9" and not plan.lists.get("figure9"):
+            continue  # skipped: no weights or no data (a plan warning says which)
         out[name] = [f"{plan.figures_dir}/{name}.{k}" for k in kinds] + [f"{plan.figures_dir}/{e}"
                                                                           for e in EXTRA.get(name, ())]
     return out

@@ -177,12 +177,15 @@ class RunSpec:
 
 def arch_name(model: Part) -> str:
     """A model's part of a run directory, the one definition: d<depth>-w<width> for an MLP,
-    mixer-b<blocks>-c<channels>-p<patch>-g<groups> for a LocalMixer, <name>-<options> for any other."""
+    mixer-b<blocks>-c<channels>-p<patch>-g<groups> for a LocalMixer, vit-p<patch>-w<dim>-b<blocks>-h<heads>-n<prompts>
+    for a prompted ViT, <name>-<options> for any other."""
     o = model.options
     if model.name == "mlp":
         return f"d{o['depth']}-w{o['width']}"
     if model.name == "localmixer":
         return f"mixer-b{o['blocks']}-c{o['channels']}-p{o['patch']}-g{o['groups']}"
+    if model.name == "vit_prompt":
+        return f"vit-p{o['patch']}-w{o['dim']}-b{o['depth']}-h{o['heads']}-n{o['n_prompt']}"
     return "-".join([model.name.replace("_", ""), *(f"{k[0]}{v}" for k, v in sorted(o.items()) if isinstance(v, int))])
 
 

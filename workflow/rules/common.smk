@@ -43,6 +43,9 @@ if not workflow.deployment_settings.deployment_method:
 os.environ.update(GRADGUESS_PRESET=PRESET, GRADGUESS_CHECKPOINT_MINUTES=str(config["execution"]["checkpoint_minutes"]))
 # Containers see only the working directory unless told: bind every data source (and a data root outside it)
 _binds = [str(Path(s).resolve()) for s in config["data"]["sources"].values() if s and Path(s).is_dir()]
+_weights = config["figure9"]["weights"]
+if _weights and _weights != "random" and Path(_weights).is_file():  # the user's backbone weights (Figure 9)
+    _binds.append(str(Path(_weights).resolve().parent))
 if not Path(DATA).resolve().is_relative_to(Path.cwd().resolve()):
     _binds.append(str(Path(DATA).resolve()))
 for _var in ("APPTAINER_BIND", "SINGULARITY_BIND"):
@@ -103,6 +106,12 @@ def train_params():
                                                else ""),
         "code": lambda wildcards: job_code("train", spec_of(wildcards)),
     }
+
+
+def model_inputs(wildcards):
+    """A model's files: a prompted ViT's backbone weights (prepare_weights)."""
+    weights = spec_of(wildcards).model.options.get("weights")
+    return [weights] if weights else []
 
 
 def reference_input(wildcards):

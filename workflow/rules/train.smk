@@ -11,6 +11,7 @@
 rule train:
     input:
         data=lambda wildcards: data_file(spec_of(wildcards).dataset),
+        model=model_inputs,
         reference=reference_input,
     output:
         **run_outputs(f"{TREE}/{{run}}", SEEDS),
@@ -52,6 +53,7 @@ use rule train as train_replicates with:
 rule train_chunk:
     input:
         data=lambda wildcards: data_file(spec_of(wildcards).dataset),
+        model=model_inputs,
         reference=reference_input,
         previous=previous_chunk,
     output:
@@ -85,6 +87,7 @@ rule train_chunk:
 rule train_seed:
     input:
         data=lambda wildcards: data_file(spec_of(wildcards).dataset),
+        model=model_inputs,
         reference=reference_input,
         previous=last_chunk,
     output:

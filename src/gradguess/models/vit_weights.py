@@ -18,7 +18,8 @@ with an error naming the file and the offending names.
 
 `convert_weights(src, dst, ...)` writes the canonical file: a `.safetensors` of the backbone's state dict
 (timm names) whose metadata records the architecture it was checked against and the source's name and
-sha256. A backbone built from a canonical file also checks that architecture: the head count is invisible
+sha256; `random_weights(dst, seed, ...)` writes one of a randomly initialised backbone (tests, small presets),
+so that every run loads its backbone the same way. A backbone built from a canonical file also checks that architecture: the head count is invisible
 in timm's tensor shapes (qkv is [3D, D] for any count), so only Google's layout and our metadata catch it.
 """
 from __future__ import annotations
@@ -166,22 +167,42 @@ def sha256(path) -> str:
     return h.hexdigest()
 
 
-def convert_weights(src, dst, image: int = 224, patch: int = 16, in_chans: int = 3, dim: int = 768,
-                    depth: int = 12, heads: int = 12, mlp_dim: int = 3072) -> Path:
-    """Check `src` (any supported format) against a ViT of these sizes (default ViT-B/16 at 224) and write
-    the canonical `.safetensors` `dst` (timm names; metadata: the architecture, the source's name and sha256)."""
+def _write(dst, state: dict[str, Tensor], arch: dict, source: str, source_sha256: str) -> Path:
     from safetensors.torch import save_file
-    from timm.models.vision_transformer import VisionTransformer
 
     dst = Path(dst)
     if dst.suffix != ".safetensors":
         raise ValueError(f"the canonical weights file is a .safetensors file, got {dst}")
-    arch = {"image": image, "patch": patch, "in_chans": in_chans, "dim": dim, "depth": depth, "heads": heads,
-            "mlp_dim": mlp_dim}
-    skeleton = VisionTransformer(**_timm_kwargs(arch), weight_init="skip")
-    state = {k: v.contiguous() for k, v in read_backbone_state(src, skeleton).items()}
-    meta = {"format": FORMAT, "architecture": json.dumps(arch, sort_keys=True), "source": Path(src).name,
-            "source_sha256": sha256(src)}
+    meta = {"format": FORMAT, "architecture": json.dumps(arch, sort_keys=True), "source": source,
+            "source_sha256": source_sha256}
     with atomic_path(dst) as tmp:
-        save_file(state, str(tmp), metadata=meta)
+        save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata=meta)
     return dst
+
+
+def _arch(image, patch, in_chans, dim, depth, heads, mlp_dim) -> dict:
+    return {"image": image, "patch": patch, "in_chans": in_chans, "dim": dim, "depth": depth, "heads": heads,
+            "mlp_dim": mlp_dim}
+
+
+def convert_weights(src, dst, image: int = 224, patch: int = 16, in_chans: int = 3, dim: int = 768,
+                    depth: int = 12, heads: int = 12, mlp_dim: int = 3072) -> Path:
+    """Check `src` (any supported format) against a ViT of these sizes (default ViT-B/16 at 224) and write
+    the canonical `.safetensors` `dst` (timm names; metadata: the architecture, the source's name and sha256)."""
+    from timm.models.vision_transformer import VisionTransformer
+
+    arch = _arch(image, patch, in_chans, dim, depth, heads, mlp_dim)
+    skeleton = VisionTransformer(**_timm_kwargs(arch), weight_init="skip")
+    return _write(dst, read_backbone_state(src, skeleton), arch, Path(src).name, sha256(src))
+
+
+def random_weights(dst, seed: int = 0, image: int = 224, patch: int = 16, in_chans: int = 3, dim: int = 768,
+                   depth: int = 12, heads: int = 12, mlp_dim: int = 3072) -> Path:
+    """The canonical file of a backbone initialised by timm from `seed` (not pre-trained: tests, small presets)."""
+    from timm.models.vision_transformer import VisionTransformer
+
+    arch = _arch(image, patch, in_chans, dim, depth, heads, mlp_dim)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        backbone = VisionTransformer(**_timm_kwargs(arch))
+    return _write(dst, backbone.state_dict(), arch, f"random (seed {seed})", "")

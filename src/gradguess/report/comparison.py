@@ -105,7 +105,21 @@ def artifacts(figures: Path, averaging: Path | None, settings: Mapping[str, dict
     f8 = _read(figures / "figure8.csv")
     if f8 is not None and not f8.empty:
         out["mixer_curves"] = _sized(f8.assign(arch=_arch(f8["run"])), data)
+    f9 = _read(figures / "figure9.csv")
+    if f9 is not None and not f9.empty:
+        out["prompt_tuning"] = _sized(_prompt_tuning(f9), data)
     return out
+
+
+def _prompt_tuning(f9: pd.DataFrame) -> pd.DataFrame:
+    """Figure 9's lines (each method at its chosen lr): final test accuracy (%), mean over seeds, per data set."""
+    chosen = f9[f9["chosen"].astype(bool)]
+    last = chosen.sort_values("epoch").groupby(["run", "seed"]).tail(1)
+    last = last.assign(backbone=last["backbone"].map(lambda b: "random" if str(b).startswith("random") else
+                                                     "pre-trained"))
+    keys = ["dataset", "method", "arch", "planned_epochs", "backbone", "optimizer", "batch_size"]
+    acc = last.groupby(keys, dropna=False)["test_acc"].mean().mul(100).rename("accuracy").reset_index()
+    return acc.merge(last.groupby(keys, dropna=False)["seed"].nunique().rename("seeds").reset_index(), on=keys)
 
 
 def _row(kind, key, paper_value, ours, status, note="", reduced=(), paper_setting=""):

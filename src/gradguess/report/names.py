@@ -14,7 +14,8 @@ METHOD_LABELS = {
 }
 METHOD_ORDER = list(METHOD_LABELS)
 DATASET_LABELS = {"cifar100": "CIFAR100", "cifar10": "CIFAR10", "svhn": "SVHN", "mnist": "MNIST",
-                  "synthetic": "Synthetic"}
+                  "synthetic": "Synthetic", "cub200": "CUB-200-2011", "stanford_cars": "Stanford Cars",
+                  "stanford_dogs": "Stanford Dogs"}
 DATASET_ORDER = list(DATASET_LABELS)
 # one colour per method across every figure
 PALETTE = dict(zip(METHOD_ORDER, ["#7f7f7f", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#ff7f0e", "#000000",
@@ -71,6 +72,13 @@ def arch_params(depth: int, width: int, in_features: int = 3072, classes: int = 
     return (in_features + 1) * width + (depth - 2) * (width + 1) * width + (width + 1) * classes
 
 
+def vit_label(patch: int, dim: int, blocks: int, heads: int, prompts: int) -> str:
+    """'ViT-B/16, 5 prompts' for the paper's backbone, else its sizes."""
+    name = "ViT-B/16" if (patch, dim, blocks, heads) == (16, 768, 12, 12) else \
+        f"ViT ({patch}-pixel patches, width {dim}, {blocks} blocks, {heads} heads)"
+    return f"{name}, {prompts} prompts"
+
+
 def model_label(run: str) -> str:
     """A run's model from its directory name: 'M/8/16 (4 blocks, 512 channels)' style for a LocalMixer
     (<...>/mixer-b<blocks>-c<channels>-p<patch>-g<groups>/...), 'D:6, W:1024' for an MLP."""
@@ -80,5 +88,8 @@ def model_label(run: str) -> str:
     if m:
         blocks, channels, patch, groups = m.groups()
         return f"{blocks} blocks, {channels} channels, {patch}-pixel patches, {groups} groups"
+    m = re.search(r"vit-p(\d+)-w(\d+)-b(\d+)-h(\d+)-n(\d+)", str(run))
+    if m:
+        return vit_label(*(int(g) for g in m.groups()))
     m = re.search(r"d(\d+)-w(\d+)", str(run))
     return arch_label(int(m.group(1)), int(m.group(2))) if m else "?"

@@ -56,6 +56,9 @@ CATALOGUE = {
                "<tree>/runs/<dataset>/mixer-…"),
     "figure8": ("Figure 8: LocalMixer ({mixer}) train/test curves on {table1_dataset} with and without local losses; "
                 "figure8.csv: the data", "<tree>/runs/<dataset>/mixer-…"),
+    "figure9": ("Figure 9: prompt tuning a frozen ViT ({vit}; backbone weights: {vit_weights}) on {figure9_datasets} "
+                "with {figure9_methods}, {figure9_epochs} epochs, each method at its best lr of {figure9_lrs} by final "
+                "train accuracy; figure9.csv: every run of the grid", "<tree>/runs/<dataset>/vit-…, <tree>/weights/"),
     "config": ("the resolved configuration every artifact here was made with", "config.yaml + presets"),
 }
 
@@ -117,6 +120,13 @@ def settings(config: dict) -> dict[str, str]:
                   f"{mixer['groups']} groups") if {"blocks", "channels", "patch", "groups"} <= set(mixer) else "?",
         "table1_dataset": str(get("table1", "dataset") or "?"),
         "table1_epochs": "/".join(str(epochs[k]) for k in ("adam", "augment", "augment_long") if k in epochs) or "?",
+        "vit": ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                         for k, v in (get("figure9", "vit") or {}).items()) or "?",
+        "vit_weights": str(get("figure9", "weights")),
+        "figure9_datasets": _list(get("figure9", "datasets")),
+        "figure9_methods": _list(get("figure9", "methods")),
+        "figure9_epochs": str(get("figure9", "epochs") or "?"),
+        "figure9_lrs": _list(get("figure9", "lrs")),
     })
 
 

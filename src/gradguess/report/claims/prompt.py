@@ -5,8 +5,10 @@ from gradguess.report.claims.core import (PROMPT_DATASETS, Claim, NotMeasured, d
                                           observed, verdict)
 from gradguess.report.setting import Read, full
 
-# A.5 names the model and the data sets only; Jia et al.'s VPT settings are our reading (config.yaml)
-PROMPT = {**full(*PROMPT_DATASETS), "architecture": "ViT-B/16", "epochs": Read(100)}
+# A.5 names the model (a pre-trained ViT-B/16) and the data sets only; Jia et al.'s VPT settings are our reading
+# (config.yaml figure9)
+PROMPT = {**full(*PROMPT_DATASETS), "architecture": "ViT-B/16", "backbone": "pre-trained", "epochs": Read(100),
+          "optimizer": Read("sgd"), "batch size": Read(128)}
 
 
 def check_prompt_tuning(artifacts, factor):
@@ -16,8 +18,9 @@ def check_prompt_tuning(artifacts, factor):
             and not t.loc[d, ["wt", "directional"]].isna().any()
             and any(left_chance(t.loc[d, m], d, factor) for m in ("wt", "directional"))]
     detail = "; ".join(f"{d}: W^T {t.loc[d, 'wt']:.1f} vs directional {t.loc[d, 'directional']:.1f}" for d in done)
-    ours = {"data": data_of(df[df["dataset"].isin(done)]), **observed(df, architecture="arch",
-                                                                      epochs="planned_epochs")}
+    ours = {"data": data_of(df[df["dataset"].isin(done)]), **observed(
+        df, architecture="arch", backbone="backbone", epochs="planned_epochs", optimizer="optimizer",
+        **{"batch size": "batch_size"})}
     if any(t.loc[d, "wt"] <= t.loc[d, "directional"] for d in done):
         return verdict(False, detail, ours)
     if len(done) < len(PROMPT_DATASETS):
