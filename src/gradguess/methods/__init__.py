@@ -27,6 +27,8 @@ _METHODS = {
 }
 # JVP modes of the activation-space methods (see engine.py)
 MODES = ("joint", "per_layer")
+# the `memory` option: keep every layer's activations (default), or recompute them in a second sweep (low_memory.py)
+MEMORY = ("default", "low")
 
 
 class UnknownMethodError(ValueError):
@@ -79,4 +81,4 @@ def __getattr__(attr: str):
 
 
 __all__ = ["get", "names", "valid_options", "method_class", "parse_value", "Estimator", "Estimate", "ActivationGuess", "MODES",
-           "UnknownMethodError"]
+           "MEMORY", "UnknownMethodError"]

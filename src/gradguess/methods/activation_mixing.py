@@ -20,8 +20,9 @@ from gradguess.methods.engine import ActivationGuess, GuessContext
 class ActivationMixing(ActivationGuess):
     name = "activation_mixing"
 
-    def __init__(self, normalize: bool = True, mode: str = "joint", local_losses: bool = False):
-        super().__init__(mode=mode, local_losses=local_losses)
+    def __init__(self, normalize: bool = True, mode: str = "joint", local_losses: bool = False,
+                 memory: str = "default"):
+        super().__init__(mode=mode, local_losses=local_losses, memory=memory)
         if not isinstance(normalize, bool):
             raise ValueError(f"activation_mixing option normalize must be true or false, got {normalize!r}")
         self.normalize = normalize

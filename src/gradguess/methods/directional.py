@@ -19,6 +19,7 @@ from contextlib import nullcontext
 import torch
 from torch.func import functional_call, jvp
 
+from gradguess.methods import low_memory
 from gradguess.methods.base import Estimate, Estimator, mean_cross_entropy, trainable
 
 
@@ -52,6 +53,13 @@ def random_direction(model, generator, std: float | None = None, exclude=()) -> 
 class Directional(Estimator):
     name = "directional"
 
+    def __init__(self, memory: str = "default"):
+        # low: ε is drawn layer by layer, twice, and never held whole (methods/low_memory.py; the MLP only)
+        self.memory = low_memory.check_option(memory)
+
+    def options(self) -> dict:
+        return {"memory": self.memory}
+
     def probe(self, model, x, y, generator=None):
         """The guess ε and the directional derivative ε·∇L (exposed for tests and analyses)."""
         eps = random_direction(model, generator, exclude=local_parameters(model))
@@ -59,6 +67,8 @@ class Directional(Estimator):
         return eps, d, loss, logits
 
     def compute(self, model, x, y, generator=None) -> Estimate:
+        if self.memory == "low":
+            return low_memory.estimate(self, model, x, y, generator)
         local = local_parameters(model)
         with torch.no_grad(), (torch.enable_grad() if local else nullcontext()):
             eps, d, loss, logits = self.probe(model, x, y, generator)

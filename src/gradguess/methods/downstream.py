@@ -14,14 +14,17 @@ from gradguess.methods.engine import ActivationGuess, GuessContext
 class Downstream(ActivationGuess):
     name = "downstream"
 
-    def __init__(self, layers: int = 1, mode: str = "joint"):
-        super().__init__(mode=mode)
+    def __init__(self, layers: int = 1, mode: str = "joint", memory: str = "default"):
+        super().__init__(mode=mode, memory=memory)
         if layers < 1:
             raise ValueError(f"downstream layers must be >= 1, got {layers}")
         self.layers = int(layers)
 
     def options(self) -> dict:
         return {"layers": self.layers, **super().options()}
+
+    def lookahead(self) -> int:
+        return self.layers  # the masks of the k sites after i
 
     def noise(self, ctx: GuessContext, i: int) -> Tensor:
         return ctx.normal(i)

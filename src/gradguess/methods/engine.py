@@ -37,6 +37,10 @@ Two JVP modes (the MLP; the LocalMixer has `joint` only):
 Local losses (`local_losses=True`, LocalMixer only): the guesses of a block are
 scored by that block's local losses (Ren et al. 2022) instead of the final
 loss; see models/mixer.py for their definition.
+
+Memory (`memory`, the MLP and `joint` only): `default` keeps every layer's
+activations as above; `low` keeps a few layers' at a time and recomputes them
+in a second forward sweep (methods/low_memory.py), with equal estimates.
 """
 from __future__ import annotations
 
@@ -46,7 +50,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from gradguess.methods import MODES
+from gradguess.methods import MODES, low_memory
 from gradguess.methods.base import Estimate, Estimator, mean_cross_entropy
 from gradguess.models.sites import Sites, output_error  # noqa: F401  (output_error re-exported)
 
@@ -139,16 +143,17 @@ class ActivationGuess(Estimator):
 
     pool: Tensor | None = None
 
-    def __init__(self, mode: str = "joint", local_losses: bool = False):
+    def __init__(self, mode: str = "joint", local_losses: bool = False, memory: str = "default"):
         if mode not in MODES:
             raise ValueError(f"unknown JVP mode {mode!r}; valid modes: {', '.join(MODES)}")
         if not isinstance(local_losses, bool):
             raise ValueError(f"option local_losses must be true or false, got {local_losses!r}")
         self.mode = mode
         self.local_losses = local_losses
+        self.memory = low_memory.check_option(memory, mode, local_losses)
 
     def options(self) -> dict:
-        return {"mode": self.mode, "local_losses": self.local_losses}
+        return {"mode": self.mode, "local_losses": self.local_losses, "memory": self.memory}
 
     @abstractmethod
     def guess(self, ctx: GuessContext, i: int) -> Tensor:
@@ -158,6 +163,15 @@ class ActivationGuess(Estimator):
         """∂ℓ_b/∂s_i where it is known locally (no backpropagation), else None (the default: guess it)."""
         return None
 
+    def context(self, model, sites: Sites, y: Tensor, generator) -> GuessContext:
+        """The context the guesses of one batch are made in (the low-memory sweep passes sites of its own)."""
+        return GuessContext(model, sites, y, generator, local_losses=self.local_losses)
+
+    def lookahead(self) -> int:
+        """How many layers after site i the guess for site i reads (masks, activations): what a low-memory sweep
+        must have computed before it can guess site i. Weights and shapes are always at hand."""
+        return 0
+
     def probe(self, model, x, y, generator=None):
         """Forward pass, guesses and directional derivatives, for tests and analyses.
 
@@ -165,7 +179,7 @@ class ActivationGuess(Estimator):
         its error is in `ctx.exact[i]`.
         """
         with torch.no_grad():
-            ctx = GuessContext(model, model.trace(x), y, generator, local_losses=self.local_losses)
+            ctx = self.context(model, model.trace(x), y, generator)
             ctx.pool_trace = model.trace(self.pool) if self.pool is not None else ctx.trace
             ctx.exact = [self.exact(ctx, i) for i in range(ctx.num_layers)]
             guesses = [torch.zeros(ctx.shape(i), device=e.device, dtype=e.dtype) if e is not None
@@ -177,6 +191,8 @@ class ActivationGuess(Estimator):
         return [e if e is not None else ctx.trace.scale(i, d, g) for i, (e, g) in enumerate(zip(ctx.exact, guesses))]
 
     def compute(self, model, x, y, generator=None) -> Estimate:
+        if self.memory == "low":
+            return low_memory.estimate(self, model, x, y, generator)
         ctx, guesses, d = self.probe(model, x, y, generator)
         with torch.no_grad():
             grads = ctx.trace.updates(self.preact_estimates(ctx, guesses, d), y, self.local_losses)

@@ -26,11 +26,11 @@ from gradguess.methods.engine import GuessContext, output_error
 class SelfSharpening(Downstream):
     name = "self_sharpening"
 
-    def __init__(self, mode: str = "joint"):
-        super().__init__(layers=1, mode=mode)
+    def __init__(self, mode: str = "joint", memory: str = "default"):
+        super().__init__(layers=1, mode=mode, memory=memory)
 
     def options(self) -> dict:
-        return {"mode": self.mode}
+        return {"mode": self.mode, "memory": self.memory}
 
     def noise(self, ctx: GuessContext, i: int):
         return ctx.uniform(i)

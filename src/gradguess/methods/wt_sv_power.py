@@ -13,8 +13,8 @@ from gradguess.methods.wt import WT
 class WTSVPower(WT):
     name = "wt_sv_power"
 
-    def __init__(self, power: float = 1.0, mode: str = "joint"):
-        super().__init__(mode=mode)
+    def __init__(self, power: float = 1.0, mode: str = "joint", memory: str = "default"):
+        super().__init__(mode=mode, memory=memory)
         self.power = float(power)
 
     def options(self) -> dict:

@@ -75,14 +75,14 @@ class Trace(Sites):
         if mode == "joint":
             t = guesses[0]
             for j in range(1, self.num_sites):
-                t = torch.addmm(guesses[j], t * masks[j - 1], self.weight(j).T)
+                t = tangent_step(t, masks[j - 1], self.weight(j), guesses[j])
         elif mode == "per_layer":
             t = guesses[0].unsqueeze(0)
             for j in range(1, self.num_sites):
                 t = torch.cat([(t * masks[j - 1]) @ self.weight(j).T, guesses[j].unsqueeze(0)])
         else:
             raise ValueError(f"unknown JVP mode {mode!r}; valid modes: {', '.join(MODES)}")
-        return (t * output_error(self.logits, y)).sum(-1)
+        return tangent_derivative(t, self.logits, y)
 
     def scale(self, i: int, d: Tensor, guess: Tensor) -> Tensor:
         return (d if d.dim() == 1 else d[i])[:, None] * guess
@@ -90,13 +90,21 @@ class Trace(Sites):
     def updates(self, estimates, y, local_losses=False):
         """∂L/∂W_i ≈ mean_b ĝ_{i,b} x_{i,b}^T and ∂L/∂b_i ≈ mean_b ĝ_{i,b}, L the batch-mean loss."""
         grads = {}
-        batch = estimates[0].shape[0]
         for i, g in enumerate(estimates):
-            w_name, b_name = self.model.param_names(i)
-            grads[w_name] = (g.T @ self.inputs[i]) / batch
-            if b_name is not None:
-                grads[b_name] = g.sum(0) / batch
+            grads.update(self.model.layer_updates(i, g, self.inputs[i]))
         return grads
+
+
+# The two steps of the joint tangent sweep, shared with the low-memory sweep (methods/low_memory.py) so that both
+# do the same floating-point operations and agree bit for bit.
+def tangent_step(t: Tensor, mask: Tensor, weight: Tensor, guess: Tensor) -> Tensor:
+    """ṡ_j = W_j (m_{j-1} ⊙ ṡ_{j-1}) + ε_j."""
+    return torch.addmm(guess, t * mask, weight.T)
+
+
+def tangent_derivative(t: Tensor, logits: Tensor, y: Tensor) -> Tensor:
+    """Each example's directional derivative of its loss, from the tangent of its logits."""
+    return (t * output_error(logits, y)).sum(-1)
 
 
 class MLP(nn.Module):
@@ -120,17 +128,38 @@ class MLP(nn.Module):
 
     @torch.no_grad()
     def trace(self, x: Tensor) -> Trace:
-        """Forward pass that keeps every layer's input, pre-activation and ReLU mask."""
-        inputs, masks = [], []
-        h = x.flatten(1)
-        for layer in self.layers[:-1]:
+        """Forward pass that keeps every layer's input and ReLU mask."""
+        inputs, masks, out = [], [], None
+        for h, mask, out in self.sweep(x):
             inputs.append(h)
+            masks.append(mask)
+        return Trace(inputs, masks, out, self)
+
+    @torch.no_grad()
+    def sweep(self, x: Tensor):
+        """The forward pass one layer at a time: (x_i, ReLU'(s_i) or None for the last layer, the layer's output).
+
+        `trace` keeps every layer's; the low-memory mode (methods/low_memory.py) keeps a few at a time."""
+        h, last = x.flatten(1), len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
             s = layer(h)
-            masks.append(s > 0)
-            h = torch.relu(s)
-        inputs.append(h)
-        masks.append(None)
-        return Trace(inputs, masks, self.layers[-1](h), self)
+            if i == last:
+                yield h, None, s
+                return
+            mask, out = s > 0, torch.relu(s)
+            del s  # only its mask and ReLU are ever used
+            yield h, mask, out
+            h = out
+
+    def layer_updates(self, i: int, estimate: Tensor, x: Tensor) -> dict[str, Tensor]:
+        """Layer i's weight and bias updates from per-example estimates of ∂ℓ_b/∂s_i and the layer's input x_i:
+        mean_b ĝ_b x_bᵀ and mean_b ĝ_b (the batch-mean loss's gradient, estimated)."""
+        batch = estimate.shape[0]
+        w_name, b_name = self.param_names(i)
+        grads = {w_name: (estimate.T @ x) / batch}
+        if b_name is not None:
+            grads[b_name] = estimate.sum(0) / batch
+        return grads
 
     def param_names(self, i: int) -> tuple[str, str | None]:
         """Names in `named_parameters()` of layer i's weight and bias."""
