@@ -1,11 +1,49 @@
-# What a job asks a cluster for (sized from its run's spec: gradguess/jobsize.py), and checks that stop a
-# cluster run before anything is queued, rather than three failed attempts per job later.
+# How runs become jobs (the plan's schedule under execution.max_job_hours: whole, per seed, or chains of chunks),
+# what each job asks a cluster for (sized from its run's spec: gradguess/jobsize.py), and checks that stop a cluster
+# run before anything is queued, rather than three failed attempts per job later.
 import shutil
 import subprocess
 
 import yaml
 
 from gradguess import submissions
+
+
+# ------------------------------------------------------------------ how runs become jobs
+# Each run's jobs: 0, one job for all its seeds; n, a job per seed, a chain of n chunks of epochs (plan.schedule)
+MAX_MINUTES = 60 * config["execution"]["max_job_hours"]
+SCHEDULE = gplan.schedule(PLAN, MAX_MINUTES, gpu=config["resources"]["train"].get("gpu", 1) > 0)
+
+
+def runs_matching(whole, seeds=None):
+    """A wildcard constraint: the runs (relative to the tree) trained whole with these seeds, or split."""
+    dirs = [d for d, n in SCHEDULE.items() if (n == 0) == whole and (seeds is None or list(PLAN.runs[d].seeds) == seeds)]
+    return "|".join(re.escape(d.removeprefix(f"{TREE}/")) for d in sorted(dirs)) or "(?!)"
+
+
+def chunk_file(wildcards, k):
+    return f"{TREE}/{wildcards.run}/seed{wildcards.seed}/chunks/chunk{k}.pt"
+
+
+def previous_chunk(wildcards):
+    return chunk_file(wildcards, int(wildcards.k) - 1) if int(wildcards.k) > 1 else []
+
+
+def last_chunk(wildcards):
+    """A seed's last job resumes from the chunk before it; a seed already finished needs none (gplan.finished)."""
+    chunks = SCHEDULE[f"{TREE}/{wildcards.run}"]
+    if chunks < 2 or gplan.finished(f"{TREE}/{wildcards.run}/seed{wildcards.seed}", spec_of(wildcards),
+                                    int(wildcards.seed)):
+        return []
+    return chunk_file(wildcards, chunks - 1)
+
+
+def resume_flag(input):
+    return f" --resume-from {shlex.quote(input.previous)}" if input.get("previous") else ""
+
+
+def chunk_end(wildcards):
+    return gplan.chunk_ends(spec_of(wildcards).epochs, SCHEDULE[f"{TREE}/{wildcards.run}"])[int(wildcards.k) - 1]
 
 
 # ------------------------------------------------------------------ what a job asks a cluster for
