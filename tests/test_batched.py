@@ -245,3 +245,22 @@ def test_the_plan_groups_runs_that_differ_only_in_per_replicate_settings():
     assert done == []  # one replicate batches with nothing: it trains alone
     with pytest.raises(BatchingError, match="max_replicates"):
         batching.groups(runs, {"max_replicates": 0}, "gpu")
+
+
+def test_a_failing_torch_compile_falls_back_to_the_eager_estimate(root, tmp_path, monkeypatch, caplog):
+    def broken(fn, **kwargs):
+        def fails(*args):
+            raise RuntimeError("no compiler here")
+        return fails
+
+    specs = [spec("wt", seed=s, epochs=1) for s in (0, 1)]
+    train_batched([Entry(s, s.seeds[0], str(tmp_path / f"eager{i}")) for i, s in enumerate(specs)], rt(root))
+    monkeypatch.setattr(torch, "compile", broken)
+    with caplog.at_level(logging.WARNING, logger="gradguess.train"):
+        results = train_batched([Entry(s, s.seeds[0], str(tmp_path / f"c{i}")) for i, s in enumerate(specs)],
+                                rt(root, compile="reduce-overhead"))
+    assert "torch.compile failed (RuntimeError: no compiler here): the batched estimate runs eagerly" in caplog.text
+    assert [r["status"] for r in results] == ["completed"] * 2
+    for i in range(2):
+        a, b = weights(tmp_path / f"eager{i}"), weights(tmp_path / f"c{i}")
+        assert all(torch.equal(a[k], b[k]) for k in a)

@@ -5,9 +5,10 @@ running gradguess.train, not a second trainer: the same model, methods, optimize
 How. The replicates' parameters are stacked ([R, out, in] per weight). Every step, each replicate draws its batch
 from its own data generator and its guess noise from its own guess generator (seeded as the run alone seeds them:
 runfiles.generators), in the order the run alone draws them; the kinds and shapes of a method's draws do not depend
-on the weights, so a dry run records them once per batch size (`Recorder`). Then `torch.func.vmap` maps the
+on the weights, so a dry run records them once per batch size (gradguess.draws). Then `torch.func.vmap` maps the
 method's unchanged estimate (`Estimator.compute_functional`) over the replicates' parameters, batches and noise
-(`Replay` hands each replicate its own): one batched matmul where a run alone makes one matmul. Replicates with
+(each replicate gets its own): one batched matmul where a run alone makes one matmul; `Runtime.compile` compiles
+that map (torch.compile; "reduce-overhead": CUDA graphs), falling back to eager if compiling fails. Replicates with
 other method options (wt_sv_power's power) are mapped separately, in the same step. One optimizer
 (gradguess.stacked_optim) updates every replicate with its own learning rate and weight decay. A replicate thus
 ends with the weights of the same run alone, up to floating-point rounding (a batched matmul rounds differently).
@@ -37,7 +38,8 @@ from gradguess.augment import random_crop_flip
 from gradguess.batching import BatchingError
 from gradguess.data.loading import load as load_data
 from gradguess.device import log_device, resolve_device
-from gradguess.methods.base import SAMPLERS_IN_PLACE, Draws, mean_cross_entropy, noise
+from gradguess.draws import Recorder, Replay, fill
+from gradguess.methods.base import mean_cross_entropy
 from gradguess.runfiles import RunFiles, generators
 from gradguess.spec import RunSpec, lr_factor
 from gradguess.stacked_optim import StackedOptimizer
@@ -56,55 +58,34 @@ class Entry:
     checkpoint: str | None = None
 
 
-class Recorder(Draws):
-    """A dry run's noise: records what a method draws (kind, shape, dtype), in order."""
+class Compiled:
+    """`torch.compile` of a batched estimate that falls back to the eager one, saying why, if compiling fails."""
 
-    def __init__(self, device):
-        self.log: list[tuple] = []
-        self.gen = torch.Generator(device=device).manual_seed(0)
+    def __init__(self, fn, mode: str):
+        self.eager, self.fn, self.tried = fn, torch.compile(fn, mode=mode, dynamic=False), False
 
-    def draw(self, kind, shape, device, dtype):
-        self.log.append((kind, shape, dtype))
-        return noise(kind, shape, self.gen, device, dtype)
-
-
-class Replay(Draws):
-    """A replicate's pre-drawn noise, handed to the method in the order it was recorded."""
-
-    def __init__(self, tensors, recorded):
-        self.tensors, self.recorded, self.i = list(tensors), recorded, 0
-
-    def draw(self, kind, shape, device, dtype):
-        if self.i >= len(self.recorded) or self.recorded[self.i][:2] != (kind, shape):
-            raise BatchingError("the method drew other noise than its dry run did (its draws depend on the "
-                                "weights), so its replicates cannot be batched")
-        self.i += 1
-        return self.tensors[self.i - 1]
-
-    def done(self) -> None:
-        if self.i != len(self.recorded):
-            raise BatchingError(f"the method drew {self.i} of the {len(self.recorded)} noise tensors its dry run "
-                                "drew, so its replicates cannot be batched")
-
-
-def fill(recorded, gens: list[torch.Generator], device) -> list[torch.Tensor]:
-    """Each replicate's noise from its own generator, in the order the run alone draws it, stacked [R, ...]."""
-    out = [torch.empty((len(gens), *shape), device=device, dtype=dtype) for _, shape, dtype in recorded]
-    for r, gen in enumerate(gens):  # replicate by replicate: each generator's draws stay in their order
-        for t, (kind, _, _) in zip(out, recorded):
-            # in place on the replicate's slice: the same numbers as torch.randn/rand(shape, generator=gen)
-            SAMPLERS_IN_PLACE[kind](t[r], generator=gen)
-    return out
+    def __call__(self, *args):
+        if self.fn is not None and not self.tried:
+            try:  # compiled on the first call: a failure there is the compiler's, not the step's
+                out = self.fn(*args)
+                self.tried = True
+                return out
+            except Exception as exc:  # noqa: BLE001 (any compiler failure)
+                log.warning("torch.compile failed (%s: %s): the batched estimate runs eagerly",
+                            type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+                self.fn = None
+        return (self.fn if self.fn is not None else self.eager)(*args)
 
 
 class Options:
     """Replicates [start, stop) of a batch that share the method's options: one vmapped estimate."""
 
-    def __init__(self, spec: RunSpec, model, start: int, stop: int, recorded: dict):
+    def __init__(self, spec: RunSpec, model, start: int, stop: int, cache: dict, compile_mode: str | None = None):
         self.estimator = methods.get(spec.method.name, **spec.method.options)
-        self.model, self.start, self.stop = model, start, stop
+        self.model, self.start, self.stop, self.compile_mode = model, start, stop, compile_mode
         self.options = json.dumps(spec.method.options, sort_keys=True, default=str)
-        self.recorded = recorded  # (options, batch size) -> the draws of a dry run, shared by the job's batches
+        # (options, batch size) -> the draws of a dry run and the vmapped estimate, shared by the job's batches
+        self.cache = cache
 
     def _one(self, params, x, y, draws, recorded):
         replay = Replay(draws, recorded)
@@ -114,16 +95,17 @@ class Options:
 
     def draw(self, params, x, y, gens) -> list[torch.Tensor]:
         key = (self.options, x.shape[1])
-        if key not in self.recorded:  # once per batch size: the first replicate's estimate, unbatched, at finite
-            rec = Recorder(x.device)    # weights (what is drawn does not depend on them; a NaN could fail an SVD)
+        if key not in self.cache:  # once per batch size: the first replicate's estimate, unbatched, at finite
+            rec = Recorder(x.device)  # weights (what is drawn does not depend on them; a NaN could fail an SVD)
             finite = {n: torch.nan_to_num(t[self.start], nan=0.0, posinf=0.0, neginf=0.0) for n, t in params.items()}
             self.estimator.compute_functional(self.model, finite, x[self.start], y[self.start], rec)
-            self.recorded[key] = rec.log
-        return fill(self.recorded[key], gens[self.start:self.stop], x.device)
+            fn = vmap(partial(self._one, recorded=rec.log))
+            self.cache[key] = rec.log, (Compiled(fn, self.compile_mode) if self.compile_mode else fn)
+        return fill(self.cache[key][0], gens[self.start:self.stop], x.device)
 
     def estimate(self, params, x, y, draws):
         sl = slice(self.start, self.stop)
-        fn = vmap(partial(self._one, recorded=self.recorded[(self.options, x.shape[1])]))
+        fn = self.cache[(self.options, x.shape[1])][1]
         return fn({n: t[sl] for n, t in params.items()}, x[sl], y[sl], draws)
 
 
@@ -154,7 +136,7 @@ class Member:
 class Batch:
     """The replicates training now, stacked; ordered so that equal method options are neighbours."""
 
-    def __init__(self, members: list[Member], model, recorded: dict):
+    def __init__(self, members: list[Member], model, cache: dict, compile_mode: str | None = None):
         self.members = sorted(members, key=lambda m: (m.options, m.index))
         steps = {m.step for m in self.members}
         if len(steps) > 1:
@@ -172,7 +154,7 @@ class Batch:
         self.parts, start = [], 0
         for i, m in enumerate(self.members + [None]):
             if m is None or m.options != self.members[start].options:
-                self.parts.append(Options(self.members[start].entry.spec, model, start, i, recorded))
+                self.parts.append(Options(self.members[start].entry.spec, model, start, i, cache, compile_mode))
                 start = i
 
     def gens(self, key: str) -> list[torch.Generator]:
@@ -272,13 +254,13 @@ def train_batched(entries: list[Entry], runtime: Runtime | None = None, keep_fin
     shape, classes, n, size = tuple(data.x_train.shape[1:]), data.num_classes, len(data.x_train), spec0.batch_size
     model = models.build(spec0.model, shape, classes, 0).to(device)  # the functions' skeleton, and the monitor's
     members = [_member(i, e, runtime, device, data) for i, e in enumerate(entries)]
-    batch, waiting, recorded = None, list(members), {}
+    batch, waiting, cache = None, list(members), {}
     began = saved_at = time.time()
 
     def restack(joining=(), keep=lambda i: True):
         nonlocal batch
         stay = batch.unstack(keep) if batch is not None else []
-        batch = Batch(stay + list(joining), model, recorded) if stay or joining else None
+        batch = Batch(stay + list(joining), model, cache, runtime.compile) if stay or joining else None
 
     def end(batch_index: int, status: str, final=None):
         m = batch.members[batch_index]

@@ -8,9 +8,10 @@
 Runs batch when their specifications are equal but for what a batched model keeps per replicate: the seed, the
 learning rate, the weight decay, the monitor interval and the method's options (wt_sv_power's power, a cosine...).
 Everything else (dataset, architecture, batch size, epochs, optimizer and its momentum, schedule, augmentation, the
-method itself) is one for the whole job. Only MLP runs batch. On the CPU batching does not pay (the steps are
-bound by arithmetic, which batching does not reduce: benchmarks/results/cpu-bench-batched.txt), so the default
-batches on GPUs only.
+method itself) is one for the whole job. Only MLP runs batch. On the CPU batching does not pay (0.5-0.9x the
+throughput of one by one: benchmarks/results/cpu-bench-batched.txt), so the default batches on GPUs only, where
+small MLPs are bound by kernel launches that batching shares (to be measured: benchmarks/bench_batched.py --device
+cuda).
 
 What a changed setting of one replicate re-runs: its group's job, every replicate in it (`reruns`). Snakemake
 re-runs a job whose params changed and deletes all of its declared outputs first, so the other replicates train

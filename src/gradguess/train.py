@@ -52,6 +52,7 @@ class Runtime:
     preset: str | None = None
     checkpoint_minutes: float = CHECKPOINT_MINUTES  # 0: after every epoch
     progress: bool | None = None                    # a progress bar (None: when stderr is a terminal)
+    compile: str | None = None                      # batched jobs: torch.compile mode of the estimate (None: eager)
 
 
 def check(spec: RunSpec) -> None:

@@ -31,6 +31,9 @@ def add_arguments(p) -> None:
                    help="train the job's runs as one batched model where they can: auto (default) when the job "
                         "has several runs (--batch, or several --spec), not a single spec's seeds; yes: a single "
                         "spec's seeds too; no: one by one")
+    p.add_argument("--compile", choices=("default", "reduce-overhead", "max-autotune"), default=None,
+                   help="batched runs: torch.compile the batched estimate in this mode (reduce-overhead: CUDA "
+                        "graphs); falls back to eager, with a warning, if compiling fails (default: eager)")
     p.add_argument("--checkpoint-minutes", type=float, default=None,
                    help="save a checkpoint to resume from at the end of an epoch once this many minutes have passed "
                         "since the last (0: every epoch; default: $GRADGUESS_CHECKPOINT_MINUTES or 10); a finished "
@@ -129,7 +132,7 @@ def run(args) -> int:
         raise ValueError("give a run specification (--spec, with --out) or a job's runs (--batch FILE)")
     runtime = Runtime(data_root=args.data_root, device=args.device, preset=args.preset,
                       checkpoint_minutes=CHECKPOINT_MINUTES if args.checkpoint_minutes is None else args.checkpoint_minutes,
-                      progress=None if args.progress == "auto" else args.progress == "bar")
+                      progress=None if args.progress == "auto" else args.progress == "bar", compile=args.compile)
     several = args.batch is not None or len(args.spec) > 1
     if several or args.batched == "yes":
         if any(v is not None for v in (args.seed, args.until_epoch, args.snapshot_dir, args.chunk, args.resume_from)):

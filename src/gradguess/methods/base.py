@@ -45,7 +45,9 @@ class Estimator(ABC):
         (gradguess.batched), each with its own parameters and its own pre-drawn noise (`generator`: a `Draws`).
         The default swaps `params` into the model and runs `compute` unchanged, which serves every method that
         needs no autograd (the activation-space ones); backprop and the weight-space methods override it."""
-        wrapper = _Computes(model, self)
+        wrapper = getattr(self, "_computes", None)
+        if wrapper is None or wrapper.model is not model:  # made once: torch.compile cannot trace a module's making
+            wrapper = self._computes = _Computes(model, self)
         return torch.func.functional_call(wrapper, {f"model.{k}": v for k, v in params.items()}, (x, y, generator))
 
     def options(self) -> dict:
