@@ -15,6 +15,8 @@ The checkpoint lives wherever the caller says and only while the run is unfinish
 from it and ends with the same weights, bit for bit on the CPU, as a run that never stopped. A finished run
 deletes it (its optimizer state is 3x the weights), so a run started again after it finished starts from scratch;
 so does one whose checkpoint was written by other code (see `lineage`) or for another specification.
+A run trained as a replicate of a batched job (gradguess.batched) writes the same files through the same code
+(runfiles.RunFiles), its checkpoint in the same format: either way resumes the other's.
 """
 from __future__ import annotations
 
