@@ -127,6 +127,10 @@ def training_digest(method: str, model: str = "mlp", src: Path = SRC) -> str:
     """The code a training run with `method` depends on: the trainer and that one method's module.
 
     Editing `methods/wt.py` re-runs the W^T runs (and those of its subclass
-    `wt_sv_power`), not the other methods' runs.
+    `wt_sv_power`), not the other methods' runs. A run of a model that batches (an MLP) may be trained as a
+    replicate of a batched job (gradguess.batched), so that code is its code too, whichever way it was trained.
     """
-    return code_digest(f"{PACKAGE}.train", *method_modules(method), *model_modules(model), src=src)
+    from gradguess.batching import MODELS as BATCHED
+
+    batched = (f"{PACKAGE}.batched",) if model in BATCHED else ()
+    return code_digest(f"{PACKAGE}.train", *batched, *method_modules(method), *model_modules(model), src=src)

@@ -15,6 +15,8 @@ The checkpoint lives wherever the caller says and only while the run is unfinish
 from it and ends with the same weights, bit for bit on the CPU, as a run that never stopped. A finished run
 deletes it (its optimizer state is 3x the weights), so a run started again after it finished starts from scratch;
 so does one whose checkpoint was written by other code (see `lineage`) or for another specification.
+A run trained as a replicate of a batched job (gradguess.batched) writes the same files through the same code
+(runfiles.RunFiles), its checkpoint in the same format: either way resumes the other's.
 """
 from __future__ import annotations
 
@@ -25,26 +27,21 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 
-from gradguess import io, lineage, methods, models
+from gradguess import io, lineage, methods, models  # noqa: F401  (lineage: the digest a checkpoint is checked by)
 from gradguess.augment import random_crop_flip
 from gradguess.data.loading import load as load_data
 from gradguess.device import log_device, resolve_device
-from gradguess.errors import CheckpointError
-from gradguess.io import read_checkpoint
 from gradguess.methods import low_memory
 from gradguess.methods.base import mean_cross_entropy
-from gradguess.monitor import Monitor, monitor_columns
-from gradguess.optim import default_weight_decay, make_optimizer
+from gradguess.optim import make_optimizer
+from gradguess.runfiles import CHECKPOINT_FORMAT, METRIC_COLUMNS, RunFiles, generators, record  # noqa: F401
 from gradguess.spec import RunSpec, SpecError, lr_factor
 
 log = logging.getLogger("gradguess.train")
 
-CHECKPOINT_FORMAT = "gradguess-checkpoint-v3"
-METRIC_COLUMNS = ("epoch", "step", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")
 # how often an unfinished run saves a checkpoint, unless told otherwise: a setting of how a job runs, not of
 # what it computes, so the pipeline passes it through the environment (changing it re-runs nothing)
 CHECKPOINT_MINUTES = float(os.environ.get("GRADGUESS_CHECKPOINT_MINUTES", "10"))
@@ -58,6 +55,7 @@ class Runtime:
     preset: str | None = None
     checkpoint_minutes: float = CHECKPOINT_MINUTES  # 0: after every epoch
     progress: bool | None = None                    # a progress bar (None: when stderr is a terminal)
+    compile: str | None = None                      # batched jobs: torch.compile mode of the estimate (None: eager)
 
 
 def check(spec: RunSpec) -> None:
@@ -88,36 +86,6 @@ def evaluate(model, data, x, y, batch_size: int = 4096) -> tuple[float, float]:
     return float(loss) / len(x), float(correct) / len(x)
 
 
-def record(spec: RunSpec, seed: int, runtime: Runtime, device) -> dict:
-    """config.json: the spec of this seed, and what was resolved when it ran."""
-    weight_decay = spec.weight_decay if spec.weight_decay is not None else default_weight_decay(spec.optimizer)
-    return {"spec": spec.for_seed(seed).to_dict(), "seed": seed, "weight_decay": weight_decay,
-            "preset": runtime.preset, "resolved_device": str(device)}
-
-
-def _resume_state(checkpoint: Path, spec: dict, code: str, device) -> dict | None:
-    """The checkpoint to resume from, or None to start from scratch (saying why)."""
-    if not checkpoint.exists():
-        return None
-    state = read_checkpoint(checkpoint, device, "; delete it to restart this run from scratch")
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        log.warning("checkpoint %s is of an older format: starting from scratch", checkpoint)
-        return None
-    if state["spec"] != spec:
-        differ = sorted(k for k in set(spec) | set(state["spec"]) if spec.get(k) != state["spec"].get(k))
-        raise CheckpointError(f"checkpoint {checkpoint} was made for another run specification (differs in "
-                              f"{', '.join(differ)}); delete it or point --checkpoint elsewhere")
-    if state.get("code_digest") != code:
-        log.warning("checkpoint %s was written by other code (digest %s, now %s): starting from scratch",
-                    checkpoint, state.get("code_digest"), code)
-        return None
-    return state
-
-
-def _write_metrics(path: Path, rows: list[dict]) -> None:
-    io.write_csv(path, rows, METRIC_COLUMNS)
-
-
 def train(spec: RunSpec, seed: int, out_dir: str | Path, runtime: Runtime | None = None,
           checkpoint: str | Path | None = None, snapshot_dir: str | Path | None = None,
           keep_final_checkpoint: bool = False, until_epoch: int | None = None, chunk: str | Path | None = None,
@@ -136,7 +104,6 @@ def train(spec: RunSpec, seed: int, out_dir: str | Path, runtime: Runtime | None
     runtime = runtime or Runtime()
     check(spec)
     out_dir = Path(out_dir)
-    checkpoint = Path(checkpoint) if checkpoint is not None else out_dir / "checkpoint.pt"
     device = resolve_device(runtime.device)
     log_device(device, f"training run {out_dir}")
     progress = sys.stderr.isatty() if runtime.progress is None else runtime.progress
@@ -148,50 +115,27 @@ def train(spec: RunSpec, seed: int, out_dir: str | Path, runtime: Runtime | None
     estimator = methods.get(spec.method.name, **spec.method.options)
     optimizer = make_optimizer(spec.optimizer, trainable.values(), spec.lr, momentum=spec.momentum,
                                weight_decay=spec.weight_decay)
-    data_gen = torch.Generator(device=device).manual_seed(seed + 1)
-    guess_gen = torch.Generator(device=device).manual_seed(seed + 2)
-    aug_gen = torch.Generator(device=device).manual_seed(seed + 3)
+    gens = generators(seed, device)
+    data_gen, guess_gen, aug_gen = gens.values()
 
-    code = lineage.training_digest(spec.method.name, spec.model.name)
-    config = record(spec, seed, runtime, device)
-    io.write_json(out_dir / "config.json", config)
-    io.write_json(out_dir / "provenance.json", {**io.provenance(device), "code_digest": code, "seed": seed,
-                                                "preset": runtime.preset})
+    files = RunFiles(spec, seed, out_dir, runtime, device, checkpoint)
+    files.start()
     shape = tuple(data.x_train.shape[1:])
 
-    def save_weights(path):
-        io.torch_save(models.weights_record(model, spec.model, shape, data.num_classes, seed), path)
+    def weights():
+        return models.weights_record(model, spec.model, shape, data.num_classes, seed)
 
-    rows: list[dict] = []
     start_epoch, step = 1, 0
-    layers = spec.model.options.get("depth", 0)
-    monitor = Monitor(spec.monitor_every, out_dir / "monitor.csv", layers) if spec.monitor_every else None
-    state = _resume_state(checkpoint, config["spec"], code, device)
-    if state is not None and until_epoch is not None and state["epoch"] > until_epoch:
-        log.warning("checkpoint %s is past this chunk's end (epoch %d > %d): starting from the previous chunk",
-                    checkpoint, state["epoch"], until_epoch)
-        state = None
-    if state is None and resume_from is not None:
-        state = _resume_state(Path(resume_from), config["spec"], code, device)
-        if state is None:
-            raise CheckpointError(f"{resume_from}, the previous chunk of this run, was written by other code or is "
-                                  "gone: delete the run's chunks to train it from scratch")
+    monitor = files.monitor
+    state = files.find_state(until_epoch, resume_from)
     if state is not None:
         model.load_state_dict(state["weights"]["state"], strict=False)
         optimizer.load_state_dict(state["optimizer"])
-        for gen, key in ((data_gen, "data_gen"), (guess_gen, "guess_gen"), (aug_gen, "aug_gen")):
-            gen.set_state(state[key].cpu())  # generator states are CPU byte tensors
-        rows, step, start_epoch = list(state["rows"]), state["step"], state["epoch"] + 1
-        # a scheduler may have deleted the outputs of the killed job: restore what the checkpoint knows
-        _write_metrics(out_dir / "metrics.csv", rows)
-        if monitor is not None:
-            monitor.rows = list(state["monitor"])
-            monitor.write()
-        log.info("resuming %s from epoch %d (%s)", out_dir, state["epoch"], checkpoint)
+        step, start_epoch = files.restore(state, gens)
     else:
         log.info("starting %s from scratch", out_dir)
         if snapshot_dir is not None:
-            save_weights(Path(snapshot_dir) / "epoch_0000.pt")
+            io.torch_save(weights(), Path(snapshot_dir) / "epoch_0000.pt")
 
     n = len(data.x_train)
     steps_per_epoch = math.ceil(n / spec.batch_size)
@@ -205,13 +149,7 @@ def train(spec: RunSpec, seed: int, out_dir: str | Path, runtime: Runtime | None
     stop = spec.epochs if until_epoch is None else min(until_epoch, spec.epochs)
 
     def save_state(path, epoch):
-        io.torch_save({
-            "format": CHECKPOINT_FORMAT, "epoch": epoch, "step": step, "spec": config["spec"],
-            "code_digest": code, "optimizer": optimizer.state_dict(),
-            "weights": models.weights_record(model, spec.model, shape, data.num_classes, seed),
-            "data_gen": data_gen.get_state(), "guess_gen": guess_gen.get_state(), "aug_gen": aug_gen.get_state(),
-            "rows": rows, "monitor": monitor.rows if monitor is not None else [],
-        }, path)
+        io.torch_save(files.state(epoch, step, optimizer.state_dict(), weights(), gens), path)
 
     for epoch in range(start_epoch, stop + 1):
         t0 = time.time()
@@ -240,59 +178,33 @@ def train(spec: RunSpec, seed: int, out_dir: str | Path, runtime: Runtime | None
         train_loss = float(loss_sum) / n
         if not math.isfinite(train_loss) or not all(torch.isfinite(p).all() for p in trainable.values()):
             status = "diverged"
-            log.warning("run %s diverged in epoch %d (train loss %s)", out_dir, epoch, train_loss)
-            rows.append({"epoch": epoch, "step": step, "train_loss": train_loss, "train_acc": float(correct) / n,
-                         "test_loss": float("nan"), "test_acc": float("nan"), "seconds": time.time() - t0})
-            _write_metrics(out_dir / "metrics.csv", rows)
+            files.diverged(epoch, step, train_loss, float(correct) / n, time.time() - t0)
             break
         model.eval()
-        test_loss, test_acc = evaluate(model, data, data.x_test, data.y_test)
-        row = {"epoch": epoch, "step": step, "train_loss": train_loss, "train_acc": float(correct) / n,
-               "test_loss": test_loss, "test_acc": test_acc, "seconds": time.time() - t0}
-        rows.append(row)
-        _write_metrics(out_dir / "metrics.csv", rows)
-        if monitor is not None:
-            monitor.write()
-        if bar is not None:
-            bar.set_postfix(train_acc=f"{row['train_acc']:.3f}", test_acc=f"{test_acc:.3f}")
-        else:
-            log.info(f"epoch {epoch}/{spec.epochs}  train loss {train_loss:.4f} acc {row['train_acc']:.4f}  "
-                     f"test loss {test_loss:.4f} acc {test_acc:.4f}  ({row['seconds']:.1f} s)")
+        test = evaluate(model, data, data.x_test, data.y_test)
+        files.epoch_done(epoch, step, train_loss, float(correct) / n, test, time.time() - t0, bar)
         if snapshot_dir is not None:
-            save_weights(Path(snapshot_dir) / f"epoch_{epoch:04d}.pt")
+            io.torch_save(weights(), Path(snapshot_dir) / f"epoch_{epoch:04d}.pt")
         # never after the last epoch (unless asked): a finished run keeps no checkpoint
         last = epoch == spec.epochs
         if (last and keep_final_checkpoint) or (not last and time.time() - saved_at >= 60 * runtime.checkpoint_minutes):
-            save_state(checkpoint, epoch)
+            save_state(files.checkpoint, epoch)
             saved_at = time.time()
     if bar is not None:
         bar.close()
     if stop < spec.epochs and status == "completed":  # a chunk of a longer run: its state, for the next chunk
         save_state(Path(chunk), stop)
-        checkpoint.unlink(missing_ok=True)
+        files.checkpoint.unlink(missing_ok=True)
         log.info("chunk of %s done at epoch %d of %d: %s", out_dir, stop, spec.epochs, chunk)
         return {"status": "chunk", "epoch": stop, "epochs": spec.epochs, "steps": step, "seed": seed}
 
-    result: dict[str, Any] = {"status": status, "epochs_completed": len(rows) if status == "completed" else len(rows) - 1,
-                              "epochs": spec.epochs, "steps": step, "method": spec.method.name, "seed": seed,
-                              "preset": runtime.preset, "wall_seconds": time.time() - began}
-    if status == "completed":
+    def final() -> dict:
         model.eval()
-        result["train_loss"], result["train_acc"] = evaluate(model, data, data.x_train, data.y_train)
-        result["test_loss"], result["test_acc"] = evaluate(model, data, data.x_test, data.y_test)
-        if rows:
-            result["best_test_acc"] = max(r["test_acc"] for r in rows)
-    else:
-        result["diverged_epoch"] = rows[-1]["epoch"]
-    if monitor is not None:
-        monitor.write()
-    else:  # every run has the file, so the pipeline can declare it
-        io.write_csv(out_dir / "monitor.csv", [], monitor_columns(layers))
-    save_weights(out_dir / "weights.pt")
-    io.write_json(out_dir / "result.json", result)
-    if not keep_final_checkpoint:
-        checkpoint.unlink(missing_ok=True)  # finished: nothing to resume, and 3x the weights on disk
-    return result
+        train_loss, train_acc = evaluate(model, data, data.x_train, data.y_train)
+        test_loss, test_acc = evaluate(model, data, data.x_test, data.y_test)
+        return {"train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss, "test_acc": test_acc}
+
+    return files.finish(status, step, began, final, weights(), keep_final_checkpoint)
 
 
 def train_seeds(spec: RunSpec, out_pattern: str, runtime: Runtime | None = None,

@@ -1,4 +1,7 @@
-"""Train one run, every seed of its specification, one after another in this process; resumes from --checkpoint."""
+"""Train one run, every seed of its specification, one after another in this process; resumes from --checkpoint.
+Several runs in one job (repeated --spec/--out pairs, or --batch FILE) train as one batched model where they can
+(gradguess.batched: the same architecture and settings but seed, lr, weight decay, monitor interval and method
+options), the others one by one; the log says which."""
 from __future__ import annotations
 
 import logging
@@ -10,15 +13,27 @@ HELP = "train one run (a model, a method, its settings and seeds) from a run spe
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--spec", required=True, metavar="FILE_OR_JSON",
+    p.add_argument("--spec", action="append", default=[], metavar="FILE_OR_JSON",
                    help="the run specification: a JSON file, or the JSON itself (gradguess.spec; `gradguess plan` "
                         "writes every run's). Example: {\"model\": {\"name\": \"mlp\", \"options\": {\"depth\": 3, "
                         "\"width\": 128}}, \"method\": {\"name\": \"wt\"}, \"dataset\": \"mnist\", \"epochs\": 10, "
-                        "\"seeds\": [0, 1]}")
+                        "\"seeds\": [0, 1]}. Repeat --spec and --out for several runs in one job")
     p.add_argument("--data-root", default="data", help="directory of prepared data sets (default: data)")
-    p.add_argument("--out", required=True, help="run directory; with several seeds a pattern holding {seed}")
-    p.add_argument("--checkpoint", default=None,
-                   help="checkpoint path (default: OUT/checkpoint.pt); with several seeds a pattern holding {seed}")
+    p.add_argument("--out", action="append", default=[],
+                   help="run directory; with several seeds a pattern holding {seed} (one per --spec)")
+    p.add_argument("--checkpoint", action="append", default=[],
+                   help="checkpoint path (default: OUT/checkpoint.pt); with several seeds a pattern holding {seed} "
+                        "(none, or one per --spec)")
+    p.add_argument("--batch", default=None, metavar="FILE",
+                   help="the runs of this job instead of --spec/--out: a JSON list of {spec, seed, out, checkpoint} "
+                        "(checkpoint optional), one entry per seed")
+    p.add_argument("--batched", choices=("auto", "yes", "no"), default="auto",
+                   help="train the job's runs as one batched model where they can: auto (default) when the job "
+                        "has several runs (--batch, or several --spec), not a single spec's seeds; yes: a single "
+                        "spec's seeds too; no: one by one")
+    p.add_argument("--compile", choices=("default", "reduce-overhead", "max-autotune"), default=None,
+                   help="batched runs: torch.compile the batched estimate in this mode (reduce-overhead: CUDA "
+                        "graphs); falls back to eager, with a warning, if compiling fails (default: eager)")
     p.add_argument("--checkpoint-minutes", type=float, default=None,
                    help="save a checkpoint to resume from at the end of an epoch once this many minutes have passed "
                         "since the last (0: every epoch; default: $GRADGUESS_CHECKPOINT_MINUTES or 10); a finished "
@@ -48,30 +63,94 @@ def read_spec(text: str):
     return RunSpec.from_json(path.read_text() if not text.lstrip().startswith("{") and path.is_file() else text)
 
 
-def run(args) -> int:
+def resolve(spec, args):
+    """The spec with an option given as 'auto' (cosine_matched_directional's cosine) resolved from Figure 1."""
     from dataclasses import replace
 
     from gradguess.spec import Part
+
+    options = dict(spec.method.options)
+    if "auto" not in options.values():
+        return spec
+    if not args.reference_table:
+        raise ValueError("a method option is 'auto' but no --reference-table names the Figure 1 measurements "
+                         "to take it from")
+    from gradguess.analyses.guesses import reference_cosine
+
+    cosine = reference_cosine(args.reference_table, average_from_epoch=args.reference_from_epoch)
+    log.info("cosine 'auto': W^T's mean joint cosine in Figure 1's measurements is %.4g", cosine)
+    return replace(spec, method=Part(spec.method.name, {k: cosine if v == "auto" else v for k, v in options.items()}))
+
+
+def entries(args) -> list:
+    """The job's runs, one per seed: from --batch, or from the --spec/--out(/--checkpoint) pairs."""
+    import json
+
+    from gradguess.batched import Entry
+    from gradguess.spec import RunSpec
+
+    if args.batch is not None:
+        if args.spec or args.out or args.checkpoint:
+            raise ValueError("give the job's runs either as --batch FILE or as --spec/--out pairs, not both")
+        try:
+            items = json.loads(Path(args.batch).read_text())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"--batch {args.batch}: not a readable JSON list ({exc})") from None
+        out = []
+        for k, item in enumerate(items if isinstance(items, list) else [None]):
+            if not isinstance(item, dict) or not {"spec", "seed", "out"} <= set(item):
+                raise ValueError(f"--batch {args.batch}: entry {k} must be an object with spec, seed, out "
+                                 "(and optionally checkpoint)")
+            spec = item["spec"]
+            spec = read_spec(spec) if isinstance(spec, str) else RunSpec.from_dict(spec)
+            if int(item["seed"]) not in spec.seeds:
+                raise ValueError(f"--batch {args.batch}: entry {k}'s seed {item['seed']} is not one of its spec's "
+                                 f"seeds {list(spec.seeds)}")
+            out.append(Entry(resolve(spec, args), int(item["seed"]), str(item["out"]), item.get("checkpoint")))
+        return out
+    if len(args.out) != len(args.spec) or (args.checkpoint and len(args.checkpoint) != len(args.spec)):
+        raise ValueError(f"give one --out (and none or one --checkpoint) per --spec: got {len(args.spec)} --spec, "
+                         f"{len(args.out)} --out, {len(args.checkpoint)} --checkpoint")
+    out = []
+    for k, (text, pattern) in enumerate(zip(args.spec, args.out)):
+        spec = resolve(read_spec(text), args)
+        checkpoint = args.checkpoint[k] if args.checkpoint else None
+        for seed in spec.seeds:
+            if len(spec.seeds) > 1 and ("{seed}" not in pattern or "{seed}" not in (checkpoint or "{seed}")):
+                raise ValueError(f"several seeds need {{seed}} in the output directory and checkpoint, got {pattern!r}")
+            out.append(Entry(spec, seed, pattern.format(seed=seed),
+                             None if checkpoint is None else checkpoint.format(seed=seed)))
+    return out
+
+
+def run(args) -> int:
+    from dataclasses import replace
+
     from gradguess.train import CHECKPOINT_MINUTES, Runtime, train, train_seeds
 
-    spec = read_spec(args.spec)
-    options = dict(spec.method.options)
-    if "auto" in options.values():
-        if not args.reference_table:
-            raise ValueError("a method option is 'auto' but no --reference-table names the Figure 1 measurements "
-                             "to take it from")
-        from gradguess.analyses.guesses import reference_cosine
-
-        cosine = reference_cosine(args.reference_table, average_from_epoch=args.reference_from_epoch)
-        spec = replace(spec, method=Part(spec.method.name, {k: cosine if v == "auto" else v for k, v in options.items()}))
-        log.info("cosine 'auto': W^T's mean joint cosine in Figure 1's measurements is %.4g", cosine)
-    if spec.dataset == "synthetic" and not (Path(args.data_root) / "synthetic.pt").exists():
-        from gradguess.data import prepare  # built in: made on first use
-
-        prepare("synthetic", args.data_root)
+    if not args.spec and args.batch is None:
+        raise ValueError("give a run specification (--spec, with --out) or a job's runs (--batch FILE)")
     runtime = Runtime(data_root=args.data_root, device=args.device, preset=args.preset,
                       checkpoint_minutes=CHECKPOINT_MINUTES if args.checkpoint_minutes is None else args.checkpoint_minutes,
-                      progress=None if args.progress == "auto" else args.progress == "bar")
+                      progress=None if args.progress == "auto" else args.progress == "bar", compile=args.compile)
+    several = args.batch is not None or len(args.spec) > 1
+    if several or args.batched == "yes":
+        if any(v is not None for v in (args.seed, args.until_epoch, args.snapshot_dir, args.chunk, args.resume_from)):
+            raise ValueError("--seed, --until-epoch, --chunk, --resume-from and --snapshot-dir train one run: "
+                             "not with several runs, --batch or --batched yes")
+        jobs = entries(args)
+        prepare_synthetic([job.spec for job in jobs], args.data_root)
+        from gradguess.batched import train_many
+
+        results = train_many(jobs, runtime, batched=args.batched != "no")
+        for job, result in zip(jobs, results):
+            log.info("%s: %s", job.out, summary(result))
+        return 0
+    if len(args.out) != 1 or len(args.checkpoint) > 1:
+        raise ValueError("give one --out (and at most one --checkpoint) for the --spec")
+    out, checkpoint = args.out[0], (args.checkpoint or [None])[0]
+    spec = resolve(read_spec(args.spec[0]), args)
+    prepare_synthetic([spec], args.data_root)
     if args.until_epoch is not None and (args.seed is None or args.chunk is None):
         raise ValueError("--until-epoch trains a chunk of one seed: give --seed and --chunk")
     if args.seed is not None or args.snapshot_dir is not None:
@@ -79,13 +158,23 @@ def run(args) -> int:
         if seed not in spec.seeds or (args.seed is None and len(spec.seeds) > 1):
             raise ValueError(f"train one of the spec's seeds {list(spec.seeds)} (--seed), got {seed}")
         spec = replace(spec, seeds=(seed,))
-        results = [train(spec, seed, args.out.format(seed=seed), runtime,
-                         None if args.checkpoint is None else args.checkpoint.format(seed=seed),
+        results = [train(spec, seed, out.format(seed=seed), runtime,
+                         None if checkpoint is None else checkpoint.format(seed=seed),
                          snapshot_dir=args.snapshot_dir, until_epoch=args.until_epoch, chunk=args.chunk,
                          resume_from=args.resume_from)]
     else:
-        results = train_seeds(spec, args.out, runtime, args.checkpoint)
+        results = train_seeds(spec, out, runtime, checkpoint)
     for seed, result in zip(spec.seeds, results):
-        log.info("%s: %s", args.out.format(seed=seed), ", ".join(
-            f"{k}={v}" for k, v in result.items() if k in ("status", "train_acc", "test_acc", "diverged_epoch")))
+        log.info("%s: %s", out.format(seed=seed), summary(result))
     return 0
+
+
+def prepare_synthetic(specs, data_root) -> None:
+    if any(s.dataset == "synthetic" for s in specs) and not (Path(data_root) / "synthetic.pt").exists():
+        from gradguess.data import prepare  # built in: made on first use
+
+        prepare("synthetic", data_root)
+
+
+def summary(result: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in result.items() if k in ("status", "train_acc", "test_acc", "diverged_epoch"))

@@ -35,8 +35,7 @@ class ActivationMixing(ActivationGuess):
             return ctx.normal(i)
         acts = ctx.pool_trace.post(i).flatten(1)  # ReLU(s_i) of the batch (or of the pool), one row per example
         mask = ctx.mask(i)                         # ReLU'(s_i) of each example
-        coeffs = torch.randn((ctx.batch, acts.shape[0]), generator=ctx.generator, device=acts.device,
-                             dtype=acts.dtype)
+        coeffs = ctx.draw((ctx.batch, acts.shape[0]))
         g = (coeffs @ acts).view(ctx.shape(i))
         g = g if mask is None else g * mask
         if not self.normalize:

@@ -7,6 +7,7 @@ returns (objective, logits, loss); the estimate reports the loss.
 from __future__ import annotations
 
 import torch
+from torch.func import functional_call
 
 from gradguess.methods.base import Estimate, Estimator, mean_cross_entropy, trainable
 
@@ -24,3 +25,17 @@ class Backprop(Estimator):
                 objective = loss = mean_cross_entropy(logits, y)
             grads = torch.autograd.grad(objective, list(params.values()))
         return Estimate(dict(zip(params, grads)), logits.detach(), loss.detach())
+
+    def compute_functional(self, model, params, x, y, generator=None):
+        """The same gradient by `torch.func.grad`, which (unlike `torch.autograd.grad`) works under `vmap`."""
+        if hasattr(model, "objective"):
+            raise NotImplementedError("backprop of a model with its own objective (local losses) has no functional "
+                                      "form here")
+
+        def loss_fn(p):
+            logits = functional_call(model, p, (x,))
+            loss = mean_cross_entropy(logits, y)
+            return loss, (logits, loss)
+
+        grads, (logits, loss) = torch.func.grad(loss_fn, has_aux=True)(params)
+        return grads, logits, loss

@@ -13,7 +13,7 @@ import math
 import torch
 
 from gradguess.methods.backprop import Backprop
-from gradguess.methods.base import Estimate, Estimator
+from gradguess.methods.base import Estimate, Estimator, noise
 
 
 class CosineMatchedDirectional(Estimator):
@@ -29,14 +29,21 @@ class CosineMatchedDirectional(Estimator):
 
     def compute(self, model, x, y, generator=None) -> Estimate:
         exact = Backprop().compute(model, x, y)
-        names = list(exact.grads)
-        g = torch.cat([exact.grads[n].reshape(-1) for n in names])
+        return Estimate(self.matched(exact.grads, generator), exact.logits, exact.loss)
+
+    def compute_functional(self, model, params, x, y, generator=None):
+        grads, logits, loss = Backprop().compute_functional(model, params, x, y)
+        return self.matched(grads, generator), logits, loss
+
+    def matched(self, exact: dict, generator) -> dict:
+        """A direction at exactly `self.cosine` to the gradient `exact`, with its norm."""
+        names = list(exact)
+        g = torch.cat([exact[n].reshape(-1) for n in names])
         g_norm = g.norm()
         g_par = g / g_norm
-        eps = torch.randn(g.shape, generator=generator, device=g.device, dtype=g.dtype)
+        eps = noise("normal", g.shape, generator, g.device, g.dtype)
         g_perp = eps - (eps @ g_par) * g_par
         g_perp = g_perp / g_perp.norm()
         flat = g_norm * (self.cosine * g_par + math.sqrt(1.0 - self.cosine**2) * g_perp)
-        parts = flat.split([exact.grads[n].numel() for n in names])
-        grads = {n: p.view_as(exact.grads[n]) for n, p in zip(names, parts)}
-        return Estimate(grads, exact.logits, exact.loss)
+        parts = flat.split([exact[n].numel() for n in names])
+        return {n: p.view_as(exact[n]) for n, p in zip(names, parts)}

@@ -20,12 +20,14 @@ import torch
 from torch.func import functional_call, jvp
 
 from gradguess.methods import low_memory
-from gradguess.methods.base import Estimate, Estimator, mean_cross_entropy, trainable
+from gradguess.methods.base import Estimate, Estimator, mean_cross_entropy, noise, trainable
 
 
-def weight_space_jvp(model, x, y, tangents):
-    """Loss, logits and the loss's directional derivative along `tangents` (one forward-mode pass)."""
-    params = {n: p.detach() for n, p in trainable(model).items() if n in tangents}
+def weight_space_jvp(model, x, y, tangents, params=None):
+    """Loss, logits and the loss's directional derivative along `tangents` (one forward-mode pass), at the model's
+    trainable parameters or at `params`."""
+    if params is None:
+        params = {n: p.detach() for n, p in trainable(model).items() if n in tangents}
 
     def loss_fn(p):
         logits = functional_call(model, p, (x,))
@@ -42,12 +44,13 @@ def local_parameters(model) -> tuple[str, ...]:
     return tuple(model.local_parameters()) if hasattr(model, "local_parameters") else ()
 
 
-def random_direction(model, generator, std: float | None = None, exclude=()) -> dict:
-    params = {n: p for n, p in trainable(model).items() if n not in exclude}
+def random_direction(model, generator, std: float | None = None, exclude=(), params=None) -> dict:
+    """ε ~ N(0, std²) over the trainable parameters (or `params`), one tensor per parameter in their order."""
+    if params is None:
+        params = {n: p for n, p in trainable(model).items() if n not in exclude}
     if std is None:
         std = 1.0 / math.sqrt(sum(p.numel() for p in params.values()))
-    return {n: torch.randn(p.shape, generator=generator, device=p.device, dtype=p.dtype) * std
-            for n, p in params.items()}
+    return {n: noise("normal", p.shape, generator, p.device, p.dtype) * std for n, p in params.items()}
 
 
 class Directional(Estimator):
@@ -79,3 +82,11 @@ class Directional(Estimator):
                 grads.update(zip(local, exact))
                 grads = {n: grads[n].detach() for n in params}
             return Estimate(grads, logits.detach(), loss.detach())
+
+    def compute_functional(self, model, params, x, y, generator=None):
+        if local_parameters(model):
+            raise NotImplementedError("directional descent with exactly learned local parameters has no "
+                                      "functional form here")
+        eps = random_direction(model, generator, params=params)
+        loss, d, logits = weight_space_jvp(model, x, y, eps, params)
+        return {n: d * e for n, e in eps.items()}, logits, loss

@@ -51,7 +51,7 @@ import torch
 from torch import Tensor
 
 from gradguess.methods import MODES, low_memory
-from gradguess.methods.base import Estimate, Estimator, mean_cross_entropy
+from gradguess.methods.base import Estimate, Estimator, mean_cross_entropy, noise
 from gradguess.models.sites import Sites, output_error  # noqa: F401  (output_error re-exported)
 
 
@@ -91,20 +91,22 @@ class GuessContext:
     def next_transpose(self, i: int, z: Tensor, weight: Tensor) -> Tensor:
         return self.trace.next_transpose(i, z, weight, self.local_losses)
 
-    def _noise(self, shape, sampler) -> Tensor:
+    def draw(self, shape, kind: str = "normal") -> Tensor:
+        """Noise of `shape` from the context's generator: every draw of a guess rule goes through here (and
+        `base.noise`), so a batched run can hand each replicate the numbers its own generator drew."""
         like = self.trace.logits
-        return sampler(shape, generator=self.generator, device=like.device, dtype=like.dtype)
+        return noise(kind, shape, self.generator, like.device, like.dtype)
 
     def normal(self, i: int) -> Tensor:
         """N(0, I) noise shaped like site i's variable."""
-        return self._noise(self.shape(i), torch.randn)
+        return self.draw(self.shape(i))
 
     def uniform(self, i: int) -> Tensor:
-        return self._noise(self.shape(i), torch.rand)
+        return self.draw(self.shape(i), "uniform")
 
     def next_normal(self, i: int) -> Tensor:
         """N(0, I) noise shaped like the output of the linear map that follows site i."""
-        return self._noise(self.trace.next_shape(i, self.local_losses), torch.randn)
+        return self.draw(self.trace.next_shape(i, self.local_losses))
 
 
 def directional_derivatives(ctx: GuessContext, guesses: list[Tensor], mode: str, local_losses: bool = False) -> Tensor:

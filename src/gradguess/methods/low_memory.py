@@ -54,7 +54,7 @@ from torch import Tensor
 from torch.func import functional_call, jvp
 
 from gradguess.methods import MEMORY
-from gradguess.methods.base import Estimate, mean_cross_entropy, trainable
+from gradguess.methods.base import Estimate, mean_cross_entropy, noise, trainable
 from gradguess.models.mlp import MLP, tangent_derivative, tangent_step
 from gradguess.models.sites import Sites
 
@@ -233,7 +233,7 @@ def _directional_sweeps(model: MLP, x: Tensor, y: Tensor, generator, apply: Appl
     start = gen.get_state()
 
     def draw(p: Tensor) -> Tensor:
-        return torch.randn(p.shape, generator=generator, device=p.device, dtype=p.dtype) * std
+        return noise("normal", p.shape, generator, p.device, p.dtype) * std  # every draw through base.noise
 
     def layer_jvp(i: int, h: Tensor, th: Tensor | None):
         """Layer i's output and its tangent (the loss, its derivative and the logits for the last layer); layer

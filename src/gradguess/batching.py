@@ -1,0 +1,153 @@
+"""Replicate batching, the plan's side (torch-free): which runs train together in one job as one batched model
+(gradguess.batched), from config:
+
+    batching:
+      max_replicates: 64           # replicates in one batched job at most
+      devices: {gpu: true, cpu: false}
+
+Runs batch when their specifications are equal but for what a batched model keeps per replicate: the seed, the
+learning rate, the weight decay, the monitor interval and the method's options (wt_sv_power's power, a cosine...).
+Everything else (dataset, architecture, batch size, epochs, optimizer and its momentum, schedule, augmentation, the
+method itself) is one for the whole job. Only MLP runs batch. On the CPU batching does not pay (0.5-0.9x the
+throughput of one by one: benchmarks/results/cpu-bench-batched.txt), so the default batches on GPUs only, where
+small MLPs are bound by kernel launches that batching shares (to be measured: benchmarks/bench_batched.py --device
+cuda).
+
+What a changed setting of one replicate re-runs: its group's job, every replicate in it (`reruns`). Snakemake
+re-runs a job whose params changed and deletes all of its declared outputs first, so the other replicates train
+again too (to the same weights: a replicate ends as the same run alone would, whichever group it is in). The
+trainer resumes a replicate from its own checkpoint but does not skip a finished replicate: inside Snakemake its
+files are gone by then. A plan that wants a changed replicate to re-run alone can leave finished runs out of the
+groups (`groups(..., finished=...)`, e.g. plan.finished); they are then no job's outputs, which the workflow has to
+allow for. Groups are formed in a fixed order, so adding or removing a run regroups only its own key's runs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Callable, Iterable, Mapping
+
+from gradguess.spec import RunSpec
+
+DEFAULTS = {"max_replicates": 64, "devices": {"gpu": True, "cpu": False}}
+MODELS = ("mlp",)
+# every method of the registry has a functional form (methods.base.Estimator.compute_functional) on the MLP
+METHODS = ("backprop", "directional", "activation_perturbation", "activation_mixing", "wt", "downstream",
+           "self_sharpening", "cosine_matched_directional", "wt_sv_power")
+PER_REPLICATE = ("seeds", "lr", "weight_decay", "monitor_every")  # and the method's options
+
+
+class BatchingError(ValueError):
+    """Runs that cannot train as one batched model; the message says which setting stands in the way."""
+
+
+def key(spec: RunSpec) -> str | None:
+    """What the replicates of one batched job share, as canonical JSON; None: this run never batches."""
+    if spec.model.name not in MODELS or spec.method.name not in METHODS or spec.method.options.get("memory") == "low":
+        return None  # memory: low is a lone run's way of saving memory, not a batched one
+    shared = spec.to_dict()
+    for name in PER_REPLICATE:
+        shared.pop(name)
+    shared["method"] = {"name": spec.method.name}
+    return json.dumps(shared, sort_keys=True)
+
+
+def why_not(specs: Iterable[RunSpec]) -> str | None:
+    """Why these runs cannot train as one batched model, or None if they can."""
+    specs = list(specs)
+    for spec in specs:
+        if spec.model.name not in MODELS:
+            return f"model {spec.model.name!r} does not batch (batched models: {', '.join(MODELS)})"
+        if spec.method.name not in METHODS:
+            return f"method {spec.method.name!r} does not batch"
+        if spec.method.options.get("memory") == "low":
+            return "method option memory='low' does not batch (it trains a run alone with less memory)"
+    first = json.loads(key(specs[0]))
+    for spec in specs[1:]:
+        other = json.loads(key(spec))
+        differ = sorted(k for k in first if first[k] != other[k])
+        if differ:
+            return (f"the runs differ in {', '.join(differ)} (replicates of a batched job may differ only in "
+                    f"{', '.join(PER_REPLICATE)} and method options)")
+    return None
+
+
+def check(specs: Iterable[RunSpec]) -> None:
+    reason = why_not(specs)
+    if reason:
+        raise BatchingError(f"cannot train these runs as one batched model: {reason}")
+
+
+def settings(config: Mapping | None) -> dict:
+    """The batching section with its defaults filled in, validated (a bad value names its key)."""
+    given = dict(config or {})
+    unknown = sorted(set(given) - set(DEFAULTS))
+    if unknown:
+        raise BatchingError(f"unknown batching setting(s) {', '.join(unknown)}; valid: {', '.join(DEFAULTS)}")
+    out = {"max_replicates": given.get("max_replicates", DEFAULTS["max_replicates"]),
+           "devices": {**DEFAULTS["devices"], **(given.get("devices") or {})}}
+    if not isinstance(out["max_replicates"], int) or out["max_replicates"] < 1:
+        raise BatchingError(f"batching.max_replicates must be an integer >= 1, got {out['max_replicates']!r}")
+    for kind, on in out["devices"].items():
+        if kind not in DEFAULTS["devices"] or not isinstance(on, bool):
+            raise BatchingError(f"batching.devices: expected gpu/cpu: true|false, got {kind}: {on!r}")
+    return out
+
+
+def enabled(config: Mapping | None, device: str) -> bool:
+    """Whether runs batch on this kind of device ('gpu' or 'cpu') at all."""
+    return settings(config)["devices"][device]
+
+
+@dataclass(frozen=True)
+class Group:
+    """One batched job: its name (stable across plans of the same runs) and its replicates, (run directory, seed)."""
+    name: str
+    members: tuple[tuple[str, int], ...]
+
+
+def groups(runs: Mapping[str, RunSpec], config: Mapping | None, device: str,
+           finished: Callable[[str, RunSpec, int], bool] | None = None) -> list[Group]:
+    """The batched jobs of these runs (directory -> spec; e.g. the plan's runs that train whole, not in chunks):
+    replicates of equal `key`, at most max_replicates to a job, in a fixed order. Runs that batch with nothing,
+    and every run where batching is off for `device`, are in no group: they train as before. `finished(seed_dir,
+    spec, seed)`, if given, leaves out replicates already trained at their spec (see the module's note)."""
+    s = settings(config)
+    if not s["devices"][device]:
+        return []
+    by_key: dict[str, list[tuple[str, int]]] = {}
+    for path in sorted(runs):
+        spec = runs[path]
+        k = key(spec)
+        if k is None:
+            continue
+        for seed in spec.seeds:
+            if finished is None or not finished(f"{path}/seed{seed}", spec, seed):
+                by_key.setdefault(k, []).append((path, int(seed)))
+    out = []
+    for k, members in sorted(by_key.items()):
+        if len(members) < 2:
+            continue
+        n = -(-len(members) // s["max_replicates"])     # as few jobs as the limit allows, as even as possible
+        size = -(-len(members) // n)
+        spec = runs[members[0][0]]
+        stem = f"{spec.dataset}-{spec.arch}-{spec.method.name}-{hashlib.sha256(k.encode()).hexdigest()[:8]}"
+        out += [Group(f"{stem}-{i}", tuple(members[i * size:(i + 1) * size])) for i in range(n)
+                if members[i * size:(i + 1) * size]]
+    return out
+
+
+def reruns(old: Iterable[Group], new: Iterable[Group], runs: Mapping[str, RunSpec],
+           changed: Iterable[str]) -> set[tuple[str, int]]:
+    """The replicates (run directory, seed) that train again when a config change turns the groups `old` into `new`
+    and changes the runs `changed` (plan.diff's "changed" directories; `runs`: the new plan's): every replicate of
+    a new group that holds a changed run or whose membership is new (one job: its outputs are made together), and
+    the seeds of a changed run in no group (it re-runs alone, as before batching)."""
+    changed = set(changed)
+    before = {(g.name, g.members) for g in old}
+    out = {(d, seed) for d in changed if d in runs for seed in runs[d].seeds}
+    for g in new:
+        if (g.name, g.members) not in before or any(d in changed for d, _ in g.members):
+            out.update(g.members)
+    return out
