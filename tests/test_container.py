@@ -56,7 +56,7 @@ def test_the_image_runs_the_cli_and_passes_its_own_test(image):
     found, sif = image
     out = subprocess.run([found, "run", sif, "train", "--help"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert "--monitor-every" in out.stdout and "--checkpoint" in out.stdout
+    assert "--spec" in out.stdout and "--checkpoint" in out.stdout
     test = subprocess.run([found, "test", sif], capture_output=True, text=True, timeout=300)
     assert test.returncode == 0, test.stdout + test.stderr
     assert "torch 2.14.1" in test.stdout and "CUDA build 13." in test.stdout
