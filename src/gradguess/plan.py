@@ -322,29 +322,35 @@ def chunk_ends(epochs: int, chunks: int) -> list[int]:
     return [round(k * epochs / chunks) for k in range(1, chunks + 1)]
 
 
-def schedule(plan: Plan, max_minutes: float, gpu: bool = True) -> dict[str, int]:
+def schedule(plan: Plan, max_minutes: float, gpu: bool = True, calibration=None) -> dict[str, int]:
     """How each run becomes cluster jobs, so that no job asks for more than `max_minutes`, even on its last retry
     (jobsize.margin grows with the attempt): 0, one job for all of its seeds; n >= 1, one job per seed, each a
-    chain of n chunks of epochs (n = 1: a job per seed). Split by seed first, then by epochs."""
+    chain of n chunks of epochs (n = 1: a job per seed). Split by seed first, then by epochs. `calibration`: the
+    step times to size jobs from (gradguess.calibration; default: the H200's for a GPU, the CPU's otherwise)."""
     last = 3  # the last attempt (retries: 2 in the workflow profile)
     out = {}
     for path, spec in plan.runs.items():
-        if jobsize.spec_minutes(spec, gpu, attempt=last) <= max_minutes:
+        if jobsize.spec_minutes(spec, gpu, attempt=last, calibration=calibration) <= max_minutes:
             out[path] = 0
             continue
         one = spec.for_seed(spec.seeds[0])
         chunks = 1
         while chunks < spec.epochs and jobsize.spec_minutes(
-                one.with_(epochs=max(1, -(-spec.epochs // chunks))), gpu, attempt=last) > max_minutes:
+                one.with_(epochs=max(1, -(-spec.epochs // chunks))), gpu, attempt=last,
+                calibration=calibration) > max_minutes:
             chunks += 1
         out[path] = chunks
     return out
 
 
-def chunk_minutes(spec: RunSpec, chunks: int, gpu: bool, attempt: int) -> int:
+def chunk_spec(spec: RunSpec, chunks: int) -> RunSpec:
+    """One chunk of one seed of a run (or one seed, `chunks` = 1), as a spec to size: its longest chunk's epochs."""
+    return spec.for_seed(spec.seeds[0]).with_(epochs=max(1, -(-spec.epochs // chunks)))
+
+
+def chunk_minutes(spec: RunSpec, chunks: int, gpu: bool, attempt: int, calibration=None) -> int:
     """What one chunk of a run (or one seed, `chunks` = 1) asks for."""
-    return jobsize.spec_minutes(spec.for_seed(spec.seeds[0]).with_(epochs=max(1, -(-spec.epochs // chunks))), gpu,
-                                attempt)
+    return jobsize.spec_minutes(chunk_spec(spec, chunks), gpu, attempt, calibration)
 
 
 def finished(seed_dir, spec: RunSpec, seed: int) -> bool:

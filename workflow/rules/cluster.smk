@@ -60,11 +60,9 @@ def short_group(name, spec_fn):
 
 def measure_runtime(wildcards, attempt):
     traj, f1 = PLAN.trajectories[PLAN.lists["trajectory"]], config["figure1"]
-    estimates = sum(1 if m in ("directional", "cosine_matched_directional", "backprop") else len(f1["modes"])
-                    for m in f1["methods"])
     return _fixed("cosine", "runtime", attempt) or jobsize.measure_minutes(
         traj.dataset, traj.model.options["depth"], traj.model.options["width"], f1["batches"], f1["batch_size"],
-        estimates, gpu=job("cosine", "gpu") > 0, attempt=attempt)
+        jobsize.figure1_estimates(f1), gpu=job("cosine", "gpu") > 0, attempt=attempt)
 
 
 def _slurm(*cmd):
