@@ -219,7 +219,9 @@ def _notes(cost: Cost, c: cal.Calibration, limit: float, batching: bool, max_rep
     if batching:
         notes.append(f"Batching: runs of MLPs of width <= {max_width} that differ only in seeds, lr or W^T's "
                      f"singular-value power train as one batched model, at most {max_replicates} replicates a job "
-                     f"(train_batched); batched steps: {c.speedup[1]} where not measured.")
+                     f"(train_batched); a batched step is R replicates' steps over the speedup the calibration "
+                     f"measured for backprop (a stand-in, at the nearest shape), else its batching.speedup, "
+                     f"{c.speedup[0]:g} (assumed).")
     return notes
 
 
