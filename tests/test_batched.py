@@ -264,3 +264,21 @@ def test_a_failing_torch_compile_falls_back_to_the_eager_estimate(root, tmp_path
     for i in range(2):
         a, b = weights(tmp_path / f"eager{i}"), weights(tmp_path / f"c{i}")
         assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_workflow_batches_a_runs_seeds_where_its_config_says_and_the_job_obeys_its_device(root, tmp_path, caplog):
+    two = spec("wt", seeds=(0, 1), epochs=1)
+    assert batching.seeds_mask(two, None) == 1  # default: on a GPU only
+    assert batching.seeds_mask(two, {"devices": {"cpu": True}}) == 3
+    assert batching.seeds_mask(two, {"devices": {"gpu": False}}) == 0
+    assert batching.seeds_mask(two, {"max_replicates": 1}) == 0  # more seeds than a batched job holds
+    assert batching.seeds_mask(spec("wt"), None) == 0  # one seed: nothing to batch
+    assert batching.seeds_mask(two.with_(method=Part("wt", {"memory": "low"})), None) == 0
+    args = ["train", "--spec", two.to_json(), "--data-root", str(root), "--device", "cpu"]
+    with caplog.at_level(logging.INFO):
+        assert main([*args, "--out", str(tmp_path / "gpu-only/seed{seed}"), "--batch-seeds-on", "1"]) == 0
+        assert "training 2 runs as one batched model" not in caplog.text  # a GPU-only mask on the CPU
+        assert main([*args, "--out", str(tmp_path / "cpu/seed{seed}"), "--batch-seeds-on", "2"]) == 0
+    assert caplog.text.count("training 2 runs as one batched model") == 1
+    for seed in (0, 1):
+        assert_same_run(tmp_path / f"gpu-only/seed{seed}", tmp_path / f"cpu/seed{seed}")

@@ -9,6 +9,7 @@ import yaml
 from gradguess import config as gconfig
 from gradguess import jobsize
 from gradguess import plan as gplan
+from gradguess import schedule as gschedule
 from gradguess.spec import Part, RunSpec, SpecError, arch_name
 from workflow_helpers import REPO
 
@@ -193,7 +194,7 @@ def test_the_paper_config_plans_no_job_above_the_time_limit_even_on_its_last_ret
     cfg = load()
     plan = build(cfg)
     limit = 60 * cfg["execution"]["max_job_hours"]
-    schedule = gplan.schedule(plan, limit, gpu=True)
+    schedule = gschedule.schedule(plan, limit, gpu=True)
     split = {d: n for d, n in schedule.items() if n}
     # Table 1's 5000-epoch LocalMixer runs (about 22 days for three seeds) are split by seed, then into chunks
     assert {d.rsplit("/", 2)[1] for d, n in split.items() if n >= 3} == {"ren_et_al-aug", "mixing_local-aug",
@@ -201,16 +202,16 @@ def test_the_paper_config_plans_no_job_above_the_time_limit_even_on_its_last_ret
     for attempt in (1, 2, 3):
         for d, n in schedule.items():
             spec = plan.runs[d]
-            minutes = jobsize.spec_minutes(spec, True, attempt) if n == 0 else gplan.chunk_minutes(spec, n, True,
+            minutes = gschedule.run_minutes(spec, True, attempt) if n == 0 else gschedule.chunk_minutes(spec, n, True,
                                                                                                  attempt)
             assert minutes <= limit, (d, n, attempt, minutes)
-    ends = gplan.chunk_ends(5000, split["results/paper/runs/cifar10/mixer-b4-c512-p4-g16/wt_local-aug/e5000"])
+    ends = gschedule.chunk_ends(5000, split["results/paper/runs/cifar10/mixer-b4-c512-p4-g16/wt_local-aug/e5000"])
     assert ends[-1] == 5000 and all(b > a for a, b in zip(ends, ends[1:]))
 
 
 def test_chunks_cover_every_epoch_once():
     for epochs, chunks in ((3, 3), (10, 3), (5000, 15), (7, 1)):
-        ends = gplan.chunk_ends(epochs, chunks)
+        ends = gschedule.chunk_ends(epochs, chunks)
         assert len(ends) == chunks and ends[-1] == epochs and sorted(set(ends)) == ends
 
 
@@ -236,19 +237,19 @@ def test_a_seed_is_finished_only_at_its_own_specification_and_training_code(tmp_
                    seeds=(0, 1))
     seed_dir = tmp_path / "seed1"
     seed_dir.mkdir()
-    assert not gplan.finished(seed_dir, spec, 1)
+    assert not gschedule.finished(seed_dir, spec, 1)
     (seed_dir / "config.json").write_text(json.dumps({"spec": spec.for_seed(1).to_dict()}))
     digest = lineage.training_digest("wt", "mlp")
     (seed_dir / "provenance.json").write_text(json.dumps({"code_digest": digest}))
-    assert not gplan.finished(seed_dir, spec, 1)  # no result.json: stopped before its end
+    assert not gschedule.finished(seed_dir, spec, 1)  # no result.json: stopped before its end
     (seed_dir / "result.json").write_text("{}")
-    assert gplan.finished(seed_dir, spec, 1)
-    assert not gplan.finished(seed_dir, spec, 0)
-    assert not gplan.finished(seed_dir, spec.with_(lr=1e-3), 1)
+    assert gschedule.finished(seed_dir, spec, 1)
+    assert not gschedule.finished(seed_dir, spec, 0)
+    assert not gschedule.finished(seed_dir, spec.with_(lr=1e-3), 1)
     (seed_dir / "provenance.json").write_text(json.dumps({"code_digest": "other"}))
-    assert not gplan.finished(seed_dir, spec, 1)
+    assert not gschedule.finished(seed_dir, spec, 1)
     (seed_dir / "config.json").write_text("{not json")
-    assert not gplan.finished(seed_dir, spec, 1)
+    assert not gschedule.finished(seed_dir, spec, 1)
     # an option planned as "auto" is whatever the job resolved it to
     auto = spec.with_(method=Part("cosine_matched_directional", {"cosine": "auto"}))
     resolved = auto.for_seed(1).to_dict()
@@ -256,8 +257,8 @@ def test_a_seed_is_finished_only_at_its_own_specification_and_training_code(tmp_
     (seed_dir / "config.json").write_text(json.dumps({"spec": resolved}))
     (seed_dir / "provenance.json").write_text(json.dumps(
         {"code_digest": lineage.training_digest("cosine_matched_directional", "mlp")}))
-    assert gplan.finished(seed_dir, auto, 1)
-    assert not gplan.finished(seed_dir, auto.with_(lr=1e-3), 1)
+    assert gschedule.finished(seed_dir, auto, 1)
+    assert not gschedule.finished(seed_dir, auto.with_(lr=1e-3), 1)
 
 
 # ---- Figure 9: prompt tuning --------------------------------------------------------------------------------
@@ -294,7 +295,12 @@ def test_figure9_plans_jia_et_als_recipe_for_every_method_and_lr():
     assert s.model.options["weights"] == plan.lists["vit_weights"] == \
         "results/paper/weights/vit-p16-w768-b12-h12-n5.safetensors"  # the converted copy, made by a rule
     assert plan.lists["vit_image"] == [3, 224, 224]
-    assert all(jobsize.spec_minutes(spec, gpu=True) <= 60 * 24 for spec in runs)
+    schedule = gschedule.schedule(plan, 60 * 24, gpu=True)  # a 24-hour partition: long runs go in chunks
+    for d in plan.lists["figure9"]:
+        n = schedule[d]
+        minutes = gschedule.run_minutes(plan.runs[d], True, 3) if n == 0 else gschedule.chunk_minutes(plan.runs[d], n,
+                                                                                                  True, 3)
+        assert minutes <= 60 * 24, (d, n, minutes)
 
 
 def test_figure9_refuses_data_sets_of_two_image_sizes_and_a_missing_weight_decay():
@@ -303,3 +309,19 @@ def test_figure9_refuses_data_sets_of_two_image_sizes_and_a_missing_weight_decay
                             weight_decay={"cub200": 0.01, "synthetic": 0.0}))
     with pytest.raises(gplan.PlanError, match="figure9.weight_decay: no value for data set stanford_dogs"):
         build(prompt_config(weights="random", weight_decay={"cub200": 0.01, "stanford_cars": 0.0}))
+
+
+def test_batching_lets_a_long_many_seed_run_stay_one_job_and_sizes_it_batched():
+    from gradguess import calibration as cal
+
+    plan = build(load())
+    run = next(d for d in plan.runs if "/replicates/" in d)  # Figure 5: 64 seeds of a 3x128 MLP
+    spec, gpu = plan.runs[run], True
+    off = {"devices": {"gpu": False}}
+    assert gschedule.batched(spec, None, gpu) and not gschedule.batched(spec, off, gpu)
+    assert not gschedule.batched(spec, None, False)  # the CPU: off by default
+    batched, alone = gschedule.run_minutes(spec, gpu, settings={}), gschedule.run_minutes(spec, gpu, settings=off)
+    speedup = cal.default(True).step("mlp", spec.model.options, spec.dataset, "backprop", spec.batch_size,
+                                     len(spec.seeds))
+    assert speedup.seconds > 0 and batched < alone
+    assert gschedule.schedule(plan, 60 * 24)[run] == 0

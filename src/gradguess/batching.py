@@ -100,6 +100,19 @@ def enabled(config: Mapping | None, device: str) -> bool:
     return settings(config)["devices"][device]
 
 
+def seeds_batch(spec: RunSpec, config: Mapping | None, device: str) -> bool:
+    """Whether one run's job trains its seeds as one batched model on `device` ('gpu' or 'cpu'): what the
+    workflow does (train.smk passes `--batched yes`); runs are not grouped with each other there."""
+    return (enabled(config, device) and key(spec) is not None
+            and 1 < len(spec.seeds) <= settings(config)["max_replicates"])
+
+
+def seeds_mask(spec: RunSpec, config: Mapping | None) -> int:
+    """Where one run's job trains its seeds as one batched model, as the bits of a workflow resource (a job learns
+    its device only when it runs): 1 on a GPU, 2 on the CPU, 0 never."""
+    return sum(bit for bit, device in ((1, "gpu"), (2, "cpu")) if seeds_batch(spec, config, device))
+
+
 @dataclass(frozen=True)
 class Group:
     """One batched job: its name (stable across plans of the same runs) and its replicates, (run directory, seed)."""

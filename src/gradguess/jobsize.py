@@ -1,37 +1,27 @@
 """How long a job runs and how much memory it needs, from its size: what the pipeline asks SLURM for.
 
-A rough cost model, calibrated on our measurements (README, "Measured runtimes"):
-one training step costs a fixed overhead (kernel launches, Python) plus its
-arithmetic, ~6 FLOPs per parameter per example (forward, and a backward or
-forward-mode pass of the same cost), at an effective throughput:
-
-  NVIDIA H200:  6x1024 MLP, batch 512 (22.6 GFLOP a step): backprop 2.5 ms, W^T 2.7 ms,
-                directional 3.8 ms; so ~1.5 ms overhead + 22 TFLOP/s
-  2-core CPU:   the same step 113 ms (backprop) to 170 ms (per_layer): ~1 ms + 200 GFLOP/s
-
-The estimate is multiplied by a safety factor that grows with Snakemake's
-`attempt`, so a job killed for its time limit asks for more when retried.
+Time: the job's projected seconds (`spec_seconds`: start-up, then every step, evaluation and monitor measurement)
+from the calibration of its device kind, the measured step times in gradguess/calibration/ (h200.json for a GPU
+job, cpu-2core.json for a CPU one; `gradguess cost` prints the same projections per rule), multiplied by a safety
+factor that grows with Snakemake's `attempt`, so a job killed for its time limit asks for more when retried.
 Imports nothing heavy: the Snakefile calls it while it is parsed.
 """
 from __future__ import annotations
 
 import math
 
-from gradguess.catalog import NUM_CLASSES, SHAPES, SIZES, in_features
+from gradguess import calibration as cal
+from gradguess.calibration import shapes
+from gradguess.catalog import SIZES, in_features
 
-# (overhead seconds per step, FLOP/s) per device kind
-THROUGHPUT = {"gpu": (1.5e-3, 22e12), "cpu": (1e-3, 2e11)}
-# step cost relative to backprop (README's step benchmark, rounded up)
-METHOD_FACTOR = {"directional": 1.6, "cosine_matched_directional": 1.8, "wt_sv_power": 2.0}
-PER_LAYER_FACTOR = 1.5
-SAFETY = 3.0            # first attempt: three times the estimate (calibrated on an H200; most GPUs are slower)
+SAFETY = 3.0            # first attempt: three times the projection (calibrated on an H200; most GPUs are slower)
 STARTUP_SECONDS = 120   # interpreter, imports, data loading, CUDA context
 MIN_MINUTES = 10
+ANALYSIS_LAUNCHES = 10  # an analysis pass launches ~10x a training step's kernels per 512 examples (a guess)
 
 
 def mlp_params(dataset: str, depth: int, width: int) -> int:
-    dims = [in_features(dataset)] + [width] * (depth - 1) + [NUM_CLASSES[dataset]]
-    return sum((a + 1) * b for a, b in zip(dims[:-1], dims[1:]))
+    return shapes.params("mlp", {"depth": depth, "width": width}, dataset)
 
 
 def margin(attempt: int) -> float:
@@ -39,40 +29,99 @@ def margin(attempt: int) -> float:
     return SAFETY * (1 + 0.5 * (max(1, attempt) - 1))
 
 
-def step_seconds(params: int, batch_size: int, method: str, options: dict | None, device: str) -> float:
-    overhead, flops = THROUGHPUT[device]
-    factor = METHOD_FACTOR.get(method, 1.2 if method != "backprop" else 1.0)
-    if (options or {}).get("mode") == "per_layer":
-        factor *= PER_LAYER_FACTOR
-    return overhead + factor * 6 * params * batch_size / flops
+def request_minutes(seconds: float, attempt: int = 1) -> int:
+    """What a job projected to take `seconds` asks for on its `attempt`."""
+    return max(MIN_MINUTES, math.ceil(seconds * margin(attempt) / 60))
+
+
+def forward_seconds(c: cal.Calibration, backprop: cal.Estimate, batch: int, examples: int) -> float:
+    """A forward pass over `examples` (evaluation, batches of 4096): a third of backprop's arithmetic a step."""
+    return max(backprop.seconds - c.overhead, 0.0) / batch / 3 * examples + math.ceil(examples / 4096) * c.overhead
+
+
+def spec_seconds(spec, gpu: bool = True, calibration: cal.Calibration | None = None, replicates: int | None = None,
+                 batched: bool = False) -> cal.Estimate:
+    """Projected seconds of one job training `replicates` replicates of a run specification (default: every seed),
+    one after another, or `batched` as one model: start-up, each epoch's steps, monitor measurements
+    (`monitor_every`) and test pass, and each replicate's final pass over both splits."""
+    c = calibration or cal.default(gpu)
+    model, o, data, batch = spec.model.name, dict(spec.model.options), spec.dataset, spec.batch_size
+    n = len(spec.seeds) if replicates is None else int(replicates)
+    n_train, n_test = SIZES[data]
+    steps = math.ceil(n_train / batch)
+    step = c.step(model, o, data, cal.family(spec.method.name, spec.method.options), batch, n if batched else 1)
+    bp = c.step(model, o, data, "backprop", batch)
+    parts = [step]
+    monitor = 0.0
+    if spec.monitor_every:
+        watch = c.step(model, o, data, "monitor", batch)
+        parts.append(watch)
+        monitor = watch.seconds / spec.monitor_every
+    per_replicate = spec.epochs * (steps * monitor + forward_seconds(c, bp, batch, n_test)) + \
+        forward_seconds(c, bp, batch, n_train + n_test)
+    stepping = spec.epochs * steps * step.seconds * (1 if batched else n)
+    seconds = STARTUP_SECONDS + stepping + n * per_replicate
+    basis = max((p.basis for p in parts), key=cal.BASES.index)
+    return cal.Estimate(seconds, basis, " | ".join(dict.fromkeys(p.source for p in parts)))
+
+
+def spec_minutes(spec, gpu: bool = True, attempt: int = 1, calibration: cal.Calibration | None = None,
+                 batched: bool = False) -> int:
+    """Minutes to ask for a job training every seed of a run specification (gradguess.spec.RunSpec), one after
+    another or `batched` as one model."""
+    return request_minutes(spec_seconds(spec, gpu, calibration, batched=batched).seconds, attempt)
 
 
 def train_minutes(dataset: str, depth: int, width: int, epochs: int, batch_size: int, method: str = "backprop",
                   options: dict | None = None, gpu: bool = True, attempt: int = 1, replicates: int = 1,
                   extra_seconds_per_epoch: float = 0.0) -> int:
-    """Wall-clock minutes to ask for one training job (`replicates` runs trained one after another)."""
-    device = "gpu" if gpu else "cpu"
-    params = mlp_params(dataset, depth, width)
-    n_train, n_test = SIZES[dataset]
-    steps = math.ceil(n_train / batch_size)
-    overhead, flops = THROUGHPUT[device]
-    evaluate = 2 * params * (n_train + n_test) / flops  # an epoch's test pass, and the final train pass
-    epoch = steps * step_seconds(params, batch_size, method, options, device) + evaluate + extra_seconds_per_epoch
-    seconds = STARTUP_SECONDS + replicates * epochs * epoch
-    return max(MIN_MINUTES, math.ceil(seconds * margin(attempt) / 60))
+    """Wall-clock minutes to ask for one MLP training job (`replicates` runs trained one after another)."""
+    from gradguess.spec import Part, RunSpec
+
+    spec = RunSpec(Part("mlp", {"depth": depth, "width": width}), Part(method, dict(options or {})), dataset,
+                   epochs=epochs, batch_size=batch_size, seeds=tuple(range(replicates)))
+    seconds = spec_seconds(spec, gpu).seconds + replicates * epochs * extra_seconds_per_epoch
+    return request_minutes(seconds, attempt)
 
 
-# LocalMixer (Ren et al.'s M/8/16) seconds per step at batch 128, guessed methods ~3x backprop
-# (benchmarks/bench_mixer.py); sized generously: a guess, not a measurement on every GPU.
-MIXER_STEP_SECONDS = {"gpu": 0.03, "cpu": 2.0}
+def figure1_estimates(f1: dict) -> int:
+    """Estimates per batch in Figure 1's measurement (config key figure1): every mode of each guessed method."""
+    return sum(1 if m in ("directional", "cosine_matched_directional", "backprop") else len(f1["modes"])
+               for m in f1["methods"])
 
 
-def mixer_minutes(dataset: str, epochs: int, batch_size: int, method: str = "backprop", gpu: bool = True,
-                  attempt: int = 1, replicates: int = 1) -> int:
-    steps = math.ceil(SIZES[dataset][0] / batch_size)
-    step = MIXER_STEP_SECONDS["gpu" if gpu else "cpu"] * batch_size / 128 * (1 if method == "backprop" else 3)
-    seconds = STARTUP_SECONDS + replicates * epochs * steps * step * 1.2  # and evaluation
-    return max(MIN_MINUTES, math.ceil(seconds * margin(attempt) / 60))
+def averaging_passes(f4: dict) -> int:
+    """Examples pushed through the model by Figure 4 (left)'s guess averaging (config key figure4)."""
+    return len(f4["methods"]) * len(f4["modes"]) * f4["examples"] * f4["max_guesses"]
+
+
+def measure_seconds(dataset: str, depth: int, width: int, batches: int, batch_size: int, estimates: int,
+                    gpu: bool = True, calibration: cal.Calibration | None = None) -> cal.Estimate:
+    """Figure 1's measurement at one checkpoint: per batch, backprop and `estimates` method estimates, each with
+    its cosine and 16 float64 loss evaluations (the calibration's `figure1_estimate`)."""
+    c = calibration or cal.default(gpu)
+    one = c.step("mlp", {"depth": depth, "width": width}, dataset, "figure1_estimate", batch_size)
+    return cal.Estimate(STARTUP_SECONDS + batches * (1 + estimates) * one.seconds, one.basis, one.source)
+
+
+def measure_minutes(dataset: str, depth: int, width: int, batches: int, batch_size: int, estimates: int,
+                    gpu: bool = True, attempt: int = 1) -> int:
+    return request_minutes(measure_seconds(dataset, depth, width, batches, batch_size, estimates, gpu).seconds, attempt)
+
+
+def analysis_seconds(dataset: str, depth: int, width: int, example_passes: int, gpu: bool = True,
+                     calibration: cal.Calibration | None = None) -> cal.Estimate:
+    """An analysis at fixed weights that pushes `example_passes` examples through the model (each a forward and a
+    forward-mode or backward pass, as in backprop's step), e.g. the guess averaging of Figure 4."""
+    c = calibration or cal.default(gpu)
+    bp = c.step("mlp", {"depth": depth, "width": width}, dataset, "backprop", 512)
+    per_512 = max(bp.seconds - c.overhead, 0.0) + ANALYSIS_LAUNCHES * c.overhead
+    return cal.Estimate(STARTUP_SECONDS + example_passes / 512 * per_512, bp.basis, bp.source)
+
+
+def analysis_minutes(dataset: str, depth: int, width: int, example_passes: int, gpu: bool = True,
+                     attempt: int = 1) -> int:
+    return request_minutes(analysis_seconds(dataset, depth, width, example_passes, gpu).seconds, attempt)
 
 
 # Host memory, from measured peaks (the benchmark files' max_rss): on the CPU 0.72-0.73 GB for the quick preset's
@@ -97,58 +146,6 @@ def train_mem_mb(dataset: str, depth: int, width: int, batch_size: int, gpu: boo
     activations = 4 * batch_size * (in_features(dataset) + depth * width) * 8
     need = MEM_BASE_MB["gpu" if gpu else "cpu"] + (data_bytes + model_bytes + (0 if gpu else activations)) / 2**20
     return int(math.ceil(need * mem_margin(attempt) / 100) * 100)
-
-
-def measure_minutes(dataset: str, depth: int, width: int, batches: int, batch_size: int, estimates: int,
-                    gpu: bool = True, attempt: int = 1) -> int:
-    """Minutes for Figure 1's measurement at one checkpoint: per batch, backprop and `estimates` method
-    estimates, each followed by 3 scalings × 5 step sizes of float64 loss evaluations (~10× float32 on a CPU,
-    ~60× on a consumer GPU; we assume the worst of the two, 60×, on any GPU)."""
-    device = "gpu" if gpu else "cpu"
-    overhead, flops = THROUGHPUT[device]
-    params = mlp_params(dataset, depth, width)
-    step = step_seconds(params, batch_size, "directional", None, device)
-    forward64 = overhead + (60 if gpu else 10) * 2 * params * batch_size / flops
-    seconds = STARTUP_SECONDS + batches * (1 + estimates) * (step + 16 * forward64)
-    return max(MIN_MINUTES, math.ceil(seconds * margin(attempt) / 60))
-
-
-def analysis_minutes(dataset: str, depth: int, width: int, example_passes: int, gpu: bool = True,
-                     attempt: int = 1) -> int:
-    """Minutes for an analysis at fixed weights that pushes `example_passes` examples through the model (each a
-    forward and a forward-mode or backward pass), e.g. the guess averaging of Figure 4."""
-    overhead, flops = THROUGHPUT["gpu" if gpu else "cpu"]
-    params = mlp_params(dataset, depth, width)
-    seconds = STARTUP_SECONDS + example_passes * 6 * params / flops + example_passes / 512 * overhead * 10
-    return max(MIN_MINUTES, math.ceil(seconds * margin(attempt) / 60))
-
-
-# a prompted ViT-B/16 step at batch 128, forward-gradient methods ~2x backprop (benchmarks/bench_prompt.py on the CPU;
-# the GPU figure scales the H200's measured MLP throughput: a projection until measured)
-VIT_STEP_SECONDS = {"gpu": 0.25, "cpu": 250.0}
-
-
-def spec_minutes(spec, gpu: bool = True, attempt: int = 1) -> int:
-    """Minutes to ask for a job training every seed of a run specification (gradguess.spec.RunSpec)."""
-    o, seeds = spec.model.options, len(spec.seeds)
-    if spec.model.name == "localmixer":
-        return mixer_minutes(spec.dataset, spec.epochs, spec.batch_size, spec.method.name, gpu, attempt, seeds)
-    if spec.model.name == "mlp":
-        return train_minutes(spec.dataset, o["depth"], o["width"], spec.epochs, spec.batch_size, spec.method.name,
-                             dict(spec.method.options), gpu, attempt, seeds)
-    steps = math.ceil(SIZES[spec.dataset][0] / spec.batch_size) * spec.epochs * seeds
-    device = "gpu" if gpu else "cpu"
-    step = THROUGHPUT[device][0] + VIT_STEP_SECONDS[device] * vit_scale(spec.dataset, o) * spec.batch_size / 128 * (
-        1 if spec.method.name == "backprop" else 2)
-    return max(MIN_MINUTES, math.ceil((STARTUP_SECONDS + steps * step * 1.2) * margin(attempt) / 60))
-
-
-def vit_scale(dataset: str, o: dict) -> float:
-    """A prompted ViT's step against ViT-B/16's with 5 prompts at 224: blocks x tokens x width^2 (the linear
-    maps, which dominate at these sizes)."""
-    _, h, _ = SHAPES[dataset]
-    tokens = (h // o["patch"]) ** 2 + 1 + o["n_prompt"]
-    return o["depth"] / 12 * tokens / 202 * (o["dim"] / 768) ** 2
 
 
 def spec_mem_mb(spec, gpu: bool = True, attempt: int = 1) -> int:

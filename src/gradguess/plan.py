@@ -10,12 +10,10 @@ runs live under replicates/, trajectories (weights after every epoch) under traj
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from gradguess import jobsize, lineage
 from gradguess.catalog import SHAPES
 from gradguess.spec import Part, RunSpec, arch_name
 
@@ -362,54 +360,3 @@ def artifacts(plan: Plan) -> dict[str, list[str]]:
         out[name] = [f"{plan.figures_dir}/{name}.{k}" for k in kinds] + [f"{plan.figures_dir}/{e}"
                                                                           for e in EXTRA.get(name, ())]
     return out
-
-
-def chunk_ends(epochs: int, chunks: int) -> list[int]:
-    """The epoch each of a run's chunks ends at: as even as whole epochs allow, the last at `epochs`."""
-    return [round(k * epochs / chunks) for k in range(1, chunks + 1)]
-
-
-def schedule(plan: Plan, max_minutes: float, gpu: bool = True) -> dict[str, int]:
-    """How each run becomes cluster jobs, so that no job asks for more than `max_minutes`, even on its last retry
-    (jobsize.margin grows with the attempt): 0, one job for all of its seeds; n >= 1, one job per seed, each a
-    chain of n chunks of epochs (n = 1: a job per seed). Split by seed first, then by epochs."""
-    last = 3  # the last attempt (retries: 2 in the workflow profile)
-    out = {}
-    for path, spec in plan.runs.items():
-        if jobsize.spec_minutes(spec, gpu, attempt=last) <= max_minutes:
-            out[path] = 0
-            continue
-        one = spec.for_seed(spec.seeds[0])
-        chunks = 1
-        while chunks < spec.epochs and jobsize.spec_minutes(
-                one.with_(epochs=max(1, -(-spec.epochs // chunks))), gpu, attempt=last) > max_minutes:
-            chunks += 1
-        out[path] = chunks
-    return out
-
-
-def chunk_minutes(spec: RunSpec, chunks: int, gpu: bool, attempt: int) -> int:
-    """What one chunk of a run (or one seed, `chunks` = 1) asks for."""
-    return jobsize.spec_minutes(spec.for_seed(spec.seeds[0]).with_(epochs=max(1, -(-spec.epochs // chunks))), gpu,
-                                attempt)
-
-
-def finished(seed_dir, spec: RunSpec, seed: int) -> bool:
-    """Whether a seed was trained to its end at this specification by this training code (its config.json and
-    provenance.json say so; result.json, written last, exists). Such a seed needs no chunks whatever the job
-    limit now is, so changing execution.max_job_hours leaves it alone."""
-    seed_dir = Path(seed_dir)
-    try:
-        recorded = json.loads((seed_dir / "config.json").read_text())["spec"]
-        code = json.loads((seed_dir / "provenance.json").read_text())["code_digest"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    planned = spec.for_seed(seed).to_dict()
-    try:  # an option planned as "auto" was resolved by the job (its input, the reference table, is Snakemake's)
-        options = recorded["method"]["options"]
-        planned["method"]["options"] = {k: options.get(k, v) if v == "auto" else v
-                                        for k, v in planned["method"]["options"].items()}
-    except (KeyError, TypeError, AttributeError):
-        return False
-    return ((seed_dir / "result.json").is_file() and recorded == planned
-            and code == lineage.training_digest(spec.method.name, spec.model.name))

@@ -6,13 +6,14 @@ import subprocess
 
 import yaml
 
-from gradguess import submissions
+from gradguess import batching as gbatching, schedule as gschedule, submissions
 
 
 # ------------------------------------------------------------------ how runs become jobs
-# Each run's jobs: 0, one job for all its seeds; n, a job per seed, a chain of n chunks of epochs (plan.schedule)
+# Each run's jobs: 0, one job for all its seeds; n, a job per seed, a chain of n chunks of epochs (gradguess.schedule)
 MAX_MINUTES = 60 * config["execution"]["max_job_hours"]
-SCHEDULE = gplan.schedule(PLAN, MAX_MINUTES, gpu=config["resources"]["train"].get("gpu", 1) > 0)
+BATCHING = config.get("batching")
+SCHEDULE = gschedule.schedule(PLAN, MAX_MINUTES, gpu=config["resources"]["train"].get("gpu", 1) > 0)
 
 
 def runs_matching(whole, seeds=None):
@@ -32,7 +33,7 @@ def previous_chunk(wildcards):
 def last_chunk(wildcards):
     """A seed's last job resumes from the chunk before it; a seed already finished needs none (gplan.finished)."""
     chunks = SCHEDULE[f"{TREE}/{wildcards.run}"]
-    if chunks < 2 or gplan.finished(f"{TREE}/{wildcards.run}/seed{wildcards.seed}", spec_of(wildcards),
+    if chunks < 2 or gschedule.finished(f"{TREE}/{wildcards.run}/seed{wildcards.seed}", spec_of(wildcards),
                                     int(wildcards.seed)):
         return []
     return chunk_file(wildcards, chunks - 1)
@@ -43,7 +44,7 @@ def resume_flag(input):
 
 
 def chunk_end(wildcards):
-    return gplan.chunk_ends(spec_of(wildcards).epochs, SCHEDULE[f"{TREE}/{wildcards.run}"])[int(wildcards.k) - 1]
+    return gschedule.chunk_ends(spec_of(wildcards).epochs, SCHEDULE[f"{TREE}/{wildcards.run}"])[int(wildcards.k) - 1]
 
 
 # ------------------------------------------------------------------ what a job asks a cluster for
@@ -65,13 +66,20 @@ def _fixed(kind, key, attempt):
 
 def train_runtime(spec_fn, kind="train"):
     """Minutes for a job training every seed of a run (never above execution.max_job_hours)."""
-    return lambda wildcards, attempt: min(MAX_MINUTES, _fixed(kind, "runtime", attempt) or jobsize.spec_minutes(
-        spec_fn(wildcards), gpu=job(kind, "gpu") > 0, attempt=attempt))
+    return lambda wildcards, attempt: min(MAX_MINUTES, _fixed(kind, "runtime", attempt) or gschedule.run_minutes(
+        spec_fn(wildcards), job(kind, "gpu") > 0, attempt, settings=BATCHING))
+
+
+def batch_seeds(wildcards):
+    """Where a run's job trains its seeds as one batched model (gradguess.batching.seeds_mask: 1 on a GPU, 2 on
+    the CPU, 3 both, 0 never). A resource, not a param: batching changes no result, so a new batching setting
+    re-runs nothing."""
+    return gbatching.seeds_mask(spec_of(wildcards), BATCHING)
 
 
 def chunk_runtime(wildcards, attempt):
     """Minutes for one seed, or one chunk of one seed, of a run the plan split."""
-    return min(MAX_MINUTES, _fixed("train", "runtime", attempt) or gplan.chunk_minutes(
+    return min(MAX_MINUTES, _fixed("train", "runtime", attempt) or gschedule.chunk_minutes(
         spec_of(wildcards), max(1, SCHEDULE[f"{TREE}/{wildcards.run}"]), job("train", "gpu") > 0, attempt))
 
 
@@ -93,16 +101,14 @@ def short_group(name, spec_fn):
     profile submits a group's jobs together (group-components), taking turns on one GPU."""
     gpu, size = job("train", "gpu") > 0, _group_size(name)
     limit = submissions.short_limit(config["resources"]["short_job_minutes"], size, MAX_MINUTES)
-    return lambda wildcards: name if jobsize.spec_minutes(spec_fn(wildcards), gpu=gpu) < limit else None
+    return lambda wildcards: name if gschedule.run_minutes(spec_fn(wildcards), gpu, settings=BATCHING) < limit else None
 
 
 def measure_runtime(wildcards, attempt):
     traj, f1 = PLAN.trajectories[PLAN.lists["trajectory"]], config["figure1"]
-    estimates = sum(1 if m in ("directional", "cosine_matched_directional", "backprop") else len(f1["modes"])
-                    for m in f1["methods"])
     return _fixed("cosine", "runtime", attempt) or jobsize.measure_minutes(
         traj.dataset, traj.model.options["depth"], traj.model.options["width"], f1["batches"], f1["batch_size"],
-        estimates, gpu=job("cosine", "gpu") > 0, attempt=attempt)
+        jobsize.figure1_estimates(f1), gpu=job("cosine", "gpu") > 0, attempt=attempt)
 
 
 def _slurm(*cmd):

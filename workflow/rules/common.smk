@@ -110,7 +110,8 @@ def reference_input(wildcards):
 
 # one command line for all of train.smk; its `job` param says which seed, which chunk, where it resumes
 TRAIN_SHELL = ("OMP_NUM_THREADS={threads} python -m gradguess train --spec {params.spec:q} --data-root"
-               " {params.data_root:q} --progress log {params.job} --out {params.out:q} --checkpoint"
+               " {params.data_root:q} --progress log {params.job} --batch-seeds-on {resources.batch_seeds}"
+               " --out {params.out:q} --checkpoint"
                " {params.checkpoint:q} {params.reference} 2>&1 | tee -a {params.history:q} > {log}")
 
 

@@ -31,9 +31,7 @@ rule average_guesses:
         **gpu_request("cosine"),
         runtime=lambda wildcards, attempt: jobsize.analysis_minutes(
             config["trajectory"]["dataset"], config["trajectory"]["depth"], config["trajectory"]["width"],
-            len(config["figure4"]["methods"]) * len(config["figure4"]["modes"]) * config["figure4"]["examples"]
-            * config["figure4"]["max_guesses"],
-            gpu=job("cosine", "gpu") > 0, attempt=attempt),
+            jobsize.averaging_passes(config["figure4"]), gpu=job("cosine", "gpu") > 0, attempt=attempt),
         mem_mb=train_mem(lambda wildcards: PLAN.trajectories[PLAN.lists["trajectory"]], "cosine"),
     conda:
         CONDA_ENV

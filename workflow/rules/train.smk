@@ -31,6 +31,7 @@ rule train:
         **gpu_request("train"),
         runtime=train_runtime(spec_of),
         mem_mb=train_mem(spec_of),
+        batch_seeds=batch_seeds,
     conda:
         CONDA_ENV
     container:
@@ -76,6 +77,7 @@ rule train_chunk:
         **gpu_request("train"),
         runtime=chunk_runtime,
         mem_mb=train_mem(spec_of),
+        batch_seeds=0,
     conda:
         CONDA_ENV
     container:
@@ -107,6 +109,7 @@ rule train_seed:
         **gpu_request("train"),
         runtime=chunk_runtime,
         mem_mb=train_mem(spec_of),
+        batch_seeds=0,
     conda:
         CONDA_ENV
     container:

@@ -6,6 +6,7 @@ from __future__ import annotations
 # subcommand -> module under gradguess.jobs
 JOBS = {
     "plan": "plan",
+    "cost": "cost",
     "train": "train",
     "data prepare": "data_prepare",
     "cosine": "cosine",

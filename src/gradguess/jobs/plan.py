@@ -51,19 +51,11 @@ def run(args) -> int:
 
 
 def jobs_table(p, cfg, args) -> str:
-    from pathlib import Path
-
-    import yaml
-
     from gradguess import submissions
 
-    profile = Path(args.profile) if args.profile else Path(args.configfile[0]).resolve().parent / "profiles" / \
-        "default" / "config.yaml"
-    groups = (yaml.safe_load(profile.read_text()) or {}).get("group-components", {}) if profile.is_file() else {}
+    groups = submissions.group_sizes(submissions.profile_of(args.configfile, args.profile))
+    rows = submissions.plan_submissions(p, cfg, groups)
     limit = 60 * cfg["execution"]["max_job_hours"]
-    gpu = cfg["resources"]["train"].get("gpu", 1) > 0
-    rows = submissions.submissions(submissions.training_jobs(p, limit, gpu), cfg["resources"]["short_job_minutes"],
-                                   int(groups.get("short_train", 1)), limit)
     longest = max((r["minutes"] for r in rows), default=0)
     return (submissions.table(rows) + f"\n{len(rows)} training submissions ({sum(r['jobs'] for r in rows)} jobs); "
             f"the longest asks for {longest} minutes, the limit (execution.max_job_hours) is {limit:g}")

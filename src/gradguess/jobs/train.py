@@ -31,6 +31,10 @@ def add_arguments(p) -> None:
                    help="train the job's runs as one batched model where they can: auto (default) when the job "
                         "has several runs (--batch, or several --spec), not a single spec's seeds; yes: a single "
                         "spec's seeds too; no: one by one")
+    p.add_argument("--batch-seeds-on", type=int, choices=range(4), default=0, metavar="{0,1,2,3}",
+                   help="with --batched auto: train a single spec's seeds as one batched model when this job runs "
+                        "on a GPU (1), on the CPU (2), either (3) or never (0, default); the workflow passes what its "
+                        "batching section says (gradguess.batching.seeds_mask)")
     p.add_argument("--compile", choices=("default", "reduce-overhead", "max-autotune"), default=None,
                    help="batched runs: torch.compile the batched estimate in this mode (reduce-overhead: CUDA "
                         "graphs); falls back to eager, with a warning, if compiling fails (default: eager)")
@@ -123,6 +127,15 @@ def entries(args) -> list:
     return out
 
 
+def device_bit(device: str) -> int:
+    """This job's device as a --batch-seeds-on bit: 1 a GPU, 2 the CPU."""
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return 2 if torch.device(device).type == "cpu" else 1
+
+
 def run(args) -> int:
     from dataclasses import replace
 
@@ -134,6 +147,10 @@ def run(args) -> int:
                       checkpoint_minutes=CHECKPOINT_MINUTES if args.checkpoint_minutes is None else args.checkpoint_minutes,
                       progress=None if args.progress == "auto" else args.progress == "bar", compile=args.compile)
     several = args.batch is not None or len(args.spec) > 1
+    if not several and args.batched == "auto" and args.batch_seeds_on and args.seed is None:
+        args.batched = "yes" if args.batch_seeds_on & device_bit(args.device) else "no"
+        log.info("%s: the seeds train %s", args.out[0] if args.out else "run",
+                 "as one batched model" if args.batched == "yes" else "one by one (not batched on this device)")
     if several or args.batched == "yes":
         if any(v is not None for v in (args.seed, args.until_epoch, args.snapshot_dir, args.chunk, args.resume_from)):
             raise ValueError("--seed, --until-epoch, --chunk, --resume-from and --snapshot-dir train one run: "
