@@ -60,6 +60,18 @@ class Optimizer:
         return [{"params": self.params, "lr": self.lr, "weight_decay": self.weight_decay}]
 
 
+def adam_moments(m, v, grads, betas, steps: int, eps: float):
+    """Adam's moment updates in place; returns the bias-corrected denominators and the first moment's correction."""
+    b1, b2 = betas
+    torch._foreach_lerp_(m, grads, 1 - b1)
+    torch._foreach_mul_(v, b2)
+    torch._foreach_addcmul_(v, grads, grads, 1 - b2)
+    denom = torch._foreach_sqrt(v)
+    torch._foreach_div_(denom, math.sqrt(1 - b2 ** steps))
+    torch._foreach_add_(denom, eps)
+    return denom, 1 - b1 ** steps
+
+
 class AdamW(Optimizer):
     """Loshchilov & Hutter (2017), as `torch.optim.AdamW`: decoupled decay, bias-corrected moments."""
 
@@ -68,17 +80,10 @@ class AdamW(Optimizer):
         self.betas, self.eps = betas, eps
 
     def update(self, params, grads):
-        b1, b2 = self.betas
         m, v = self.buffer("exp_avg"), self.buffer("exp_avg_sq")
         if self.weight_decay:
             torch._foreach_mul_(params, 1 - self.lr * self.weight_decay)
-        torch._foreach_lerp_(m, grads, 1 - b1)
-        torch._foreach_mul_(v, b2)
-        torch._foreach_addcmul_(v, grads, grads, 1 - b2)
-        bias1, bias2 = 1 - b1 ** self.steps, 1 - b2 ** self.steps
-        denom = torch._foreach_sqrt(v)
-        torch._foreach_div_(denom, math.sqrt(bias2))
-        torch._foreach_add_(denom, self.eps)
+        denom, bias1 = adam_moments(m, v, grads, self.betas, self.steps, self.eps)
         torch._foreach_addcdiv_(params, m, denom, -self.lr / bias1)
 
 

@@ -13,12 +13,10 @@ replicate's checkpoint resumes alone and a lone run's checkpoint resumes in a ba
 """
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
-from gradguess.optim import StableAdamW, default_weight_decay, make_optimizer
+from gradguess.optim import StableAdamW, adam_moments, default_weight_decay, make_optimizer
 
 
 class StackedOptimizer:
@@ -60,18 +58,11 @@ class StackedOptimizer:
         getattr(self, f"_{self.kind}")(params, [g.detach() for g in grads])
 
     def _adamw(self, params, grads):
-        b1, b2 = self.single.betas
         m, v = self.buffer("exp_avg"), self.buffer("exp_avg_sq")
         if self.decays:
             for p in params:
                 p.mul_(self._per(self.decay, p))
-        torch._foreach_lerp_(m, grads, 1 - b1)
-        torch._foreach_mul_(v, b2)
-        torch._foreach_addcmul_(v, grads, grads, 1 - b2)
-        bias1, bias2 = 1 - b1 ** self.steps, 1 - b2 ** self.steps
-        denom = torch._foreach_sqrt(v)
-        torch._foreach_div_(denom, math.sqrt(bias2))
-        torch._foreach_add_(denom, self.single.eps)
+        denom, bias1 = adam_moments(m, v, grads, self.single.betas, self.steps, self.single.eps)
         coef = (-self.lr / bias1).to(params[0].dtype)  # the single optimizer's -lr / bias1, rounded as its kernel does
         for p, m_i, d in zip(params, m, denom):
             p.add_(self._per(coef, p) * m_i / d)  # = addcdiv(p, m, d, value=-lr/bias1)
