@@ -36,10 +36,12 @@ def training_jobs(plan: Plan, max_minutes: float, gpu: bool = True, calibration=
         mem = jobsize.spec_mem_mb(spec, gpu)
         chunks = plan_jobs[run]
         if chunks == 0:
+            together = batched(spec, settings, gpu)
             rows.append({"rule": "train_replicates" if "/replicates/" in run else "train", "run": run,
-                         "seeds": seeds_text(spec.seeds), "chunk": "", "epochs": f"1-{spec.epochs}",
+                         "seeds": seeds_text(spec.seeds) + (" batched" if together else ""), "chunk": "",
+                         "epochs": f"1-{spec.epochs}",
                          "minutes": min(max_minutes, run_minutes(spec, gpu, 1, calibration, settings)),
-                         "mem_mb": mem, "job": spec, "batched": batched(spec, settings, gpu)})
+                         "mem_mb": mem, "job": spec, "batched": together})
             continue
         ends = chunk_ends(spec.epochs, chunks)
         for seed in spec.seeds:
