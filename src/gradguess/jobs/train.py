@@ -149,7 +149,8 @@ def run(args) -> int:
     several = args.batch is not None or len(args.spec) > 1
     if not several and args.batched == "auto" and args.batch_seeds_on and args.seed is None:
         args.batched = "yes" if args.batch_seeds_on & device_bit(args.device) else "no"
-        log.info("%s: the seeds train %s", args.out[0] if args.out else "run",
+        where = args.out[0] if args.out else "run"
+        log.info("%s: the seeds train %s", Path(where).parent if "{seed}" in where else where,
                  "as one batched model" if args.batched == "yes" else "one by one (not batched on this device)")
     if several or args.batched == "yes":
         if any(v is not None for v in (args.seed, args.until_epoch, args.snapshot_dir, args.chunk, args.resume_from)):
