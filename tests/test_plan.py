@@ -7,7 +7,6 @@ import pytest
 import yaml
 
 from gradguess import config as gconfig
-from gradguess import jobsize
 from gradguess import plan as gplan
 from gradguess import schedule as gschedule
 from gradguess.spec import Part, RunSpec, SpecError, arch_name
