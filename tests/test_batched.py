@@ -217,34 +217,25 @@ def test_the_command_line_trains_several_runs_as_one_batched_model(root, tmp_pat
     assert main(["train", "--spec", a.to_json(), "--out", "x", "--spec", b.to_json(), "--data-root", str(root)]) == 2
 
 
-def test_the_plan_groups_runs_that_differ_only_in_per_replicate_settings():
+def test_runs_that_differ_only_in_per_replicate_settings_share_a_batching_key():
     runs = {f"r/wt-lr{lr}": spec("wt", lr=lr, seeds=(0, 1, 2)) for lr in (1e-3, 1e-4)}
     runs["r/wt-b100"] = spec("wt", batch_size=100, seeds=(0, 1))                        # another key
     runs["r/sv-p2"] = spec("wt_sv_power", {"power": 2.0}, seeds=(0, 1))
     runs["r/sv-p3"] = spec("wt_sv_power", {"power": 3.0}, seeds=(0,), monitor_every=5)  # options and monitor may differ
-    runs["r/lone"] = spec("backprop")                                                   # batches with nothing
     runs["r/mixer"] = RunSpec(model=Part("localmixer", {"blocks": 1, "channels": 8, "patch": 8, "groups": 2}),
                               method=Part("wt"), dataset="synthetic", seeds=(0, 1))     # never batches
+    keys = {d: batching.key(s) for d, s in runs.items()}
+    assert keys["r/wt-lr0.001"] == keys["r/wt-lr0.0001"] != keys["r/wt-b100"]
+    assert keys["r/sv-p2"] == keys["r/sv-p3"] != keys["r/wt-lr0.001"]
+    assert keys["r/mixer"] is None and "localmixer" in batching.why_not([runs["r/mixer"]])
+    assert batching.why_not([runs["r/sv-p2"], runs["r/sv-p3"]]) is None
+    assert "batch_size" in batching.why_not([runs["r/wt-lr0.001"], runs["r/wt-b100"]])
     config = {"max_replicates": 4}
-    assert batching.groups(runs, config, "cpu") == []  # off on the CPU by default: it does not pay there
-    groups = batching.groups(runs, config, "gpu")
-    members = sorted(sorted(g.members) for g in groups)
-    wt = [(f"r/wt-lr{lr}", s) for lr in (0.0001, 0.001) for s in (0, 1, 2)]
-    assert sorted(m for g in members for m in g if m[0].startswith("r/wt-lr")) == sorted(wt)
-    assert [len(g) for g in members if g[0][0].startswith("r/wt-lr")] == [3, 3]  # 6 at most 4 a job: 3 and 3
-    assert [("r/sv-p2", 0), ("r/sv-p2", 1), ("r/sv-p3", 0)] in members and [("r/wt-b100", 0), ("r/wt-b100", 1)] in members
-    assert not any(d in ("r/lone", "r/mixer") for g in members for d, _ in g)
-    assert batching.groups(runs, config, "gpu") == groups  # the same runs, the same jobs
-    # a changed lr re-runs its group's job; a changed run in no group re-runs alone
-    changed = dict(runs, **{"r/sv-p3": runs["r/sv-p3"].with_(lr=5e-3)})
-    after = batching.groups(changed, config, "gpu")
-    assert batching.reruns(groups, after, changed, ["r/sv-p3"]) == {("r/sv-p2", 0), ("r/sv-p2", 1), ("r/sv-p3", 0)}
-    assert batching.reruns(groups, groups, runs, ["r/lone"]) == {("r/lone", 0)}
-    # leaving finished runs out: the changed replicate's group is what is left unfinished
-    done = batching.groups(changed, config, "gpu", finished=lambda d, s, seed: d != "r/sv-p3")
-    assert done == []  # one replicate batches with nothing: it trains alone
+    assert not batching.seeds_batch(runs["r/wt-lr0.001"], config, "cpu")  # off on the CPU by default
+    assert batching.seeds_batch(runs["r/wt-lr0.001"], config, "gpu")
+    assert not batching.seeds_batch(runs["r/wt-lr0.001"], {"max_replicates": 2}, "gpu")  # 3 seeds, at most 2
     with pytest.raises(BatchingError, match="max_replicates"):
-        batching.groups(runs, {"max_replicates": 0}, "gpu")
+        batching.settings({"max_replicates": 0})
 
 
 def test_a_failing_torch_compile_falls_back_to_the_eager_estimate(root, tmp_path, monkeypatch, caplog):

@@ -68,13 +68,16 @@ def test_adding_a_method_to_the_registry_reruns_nothing(src):
 
 
 def test_job_requests_grow_with_the_job_and_with_each_retry():
-    base = dict(dataset="cifar10", depth=6, width=1024, epochs=1000, batch_size=512, method="wt")
-    first = jobsize.train_minutes(**base)
-    assert jobsize.train_minutes(**base, attempt=2) > first
-    assert jobsize.train_minutes(**{**base, "epochs": 2000}) > first
-    assert jobsize.train_minutes(**base, replicates=3) > 2 * first - 10
-    assert jobsize.train_minutes(**{**base, "width": 128}) < first
-    assert jobsize.train_minutes(**base, gpu=False) > 10 * first
+    from gradguess.spec import Part, RunSpec
+
+    base = RunSpec(Part("mlp", {"depth": 6, "width": 1024}), Part("wt"), "cifar10", epochs=1000, batch_size=512,
+                   seeds=(0,))
+    first = jobsize.spec_minutes(base)
+    assert jobsize.spec_minutes(base, attempt=2) > first
+    assert jobsize.spec_minutes(base.with_(epochs=2000)) > first
+    assert jobsize.spec_minutes(base.with_(seeds=(0, 1, 2))) > 2 * first - 10
+    assert jobsize.spec_minutes(base.with_(model=Part("mlp", {"depth": 6, "width": 128}))) < first
+    assert jobsize.spec_minutes(base, gpu=False) > 10 * first
     assert jobsize.train_mem_mb("cifar10", 6, 1024, 512, attempt=3) > jobsize.train_mem_mb("cifar10", 6, 1024, 512)
     # the paper's largest run, calibrated on an H200 (2.7 ms a step): minutes, not a day
     assert 10 <= first <= 60

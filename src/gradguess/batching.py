@@ -13,20 +13,16 @@ throughput of one by one: benchmarks/results/cpu-bench-batched.txt), so the defa
 small MLPs are bound by kernel launches that batching shares (to be measured: benchmarks/bench_batched.py --device
 cuda).
 
-What a changed setting of one replicate re-runs: its group's job, every replicate in it (`reruns`). Snakemake
-re-runs a job whose params changed and deletes all of its declared outputs first, so the other replicates train
-again too (to the same weights: a replicate ends as the same run alone would, whichever group it is in). The
-trainer resumes a replicate from its own checkpoint but does not skip a finished replicate: inside Snakemake its
-files are gone by then. A plan that wants a changed replicate to re-run alone can leave finished runs out of the
-groups (`groups(..., finished=...)`, e.g. plan.finished); they are then no job's outputs, which the workflow has to
-allow for. Groups are formed in a fixed order, so adding or removing a run regroups only its own key's runs.
+The workflow batches one run's seeds in the run's own job (`seeds_batch`, `seeds_mask`): they share every setting,
+so whatever changes one changes all, and batching re-runs nothing a run alone would not. Runs with different
+settings can train as one model too (`gradguess train --batch`, repeated `--spec`: gradguess.batched), but the
+workflow does not group them: Snakemake re-runs a job's every output when its params change, so one changed lr
+would re-train the group's other runs.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping
+from typing import Iterable, Mapping
 
 from gradguess.spec import RunSpec
 
@@ -111,56 +107,3 @@ def seeds_mask(spec: RunSpec, config: Mapping | None) -> int:
     """Where one run's job trains its seeds as one batched model, as the bits of a workflow resource (a job learns
     its device only when it runs): 1 on a GPU, 2 on the CPU, 0 never."""
     return sum(bit for bit, device in ((1, "gpu"), (2, "cpu")) if seeds_batch(spec, config, device))
-
-
-@dataclass(frozen=True)
-class Group:
-    """One batched job: its name (stable across plans of the same runs) and its replicates, (run directory, seed)."""
-    name: str
-    members: tuple[tuple[str, int], ...]
-
-
-def groups(runs: Mapping[str, RunSpec], config: Mapping | None, device: str,
-           finished: Callable[[str, RunSpec, int], bool] | None = None) -> list[Group]:
-    """The batched jobs of these runs (directory -> spec; e.g. the plan's runs that train whole, not in chunks):
-    replicates of equal `key`, at most max_replicates to a job, in a fixed order. Runs that batch with nothing,
-    and every run where batching is off for `device`, are in no group: they train as before. `finished(seed_dir,
-    spec, seed)`, if given, leaves out replicates already trained at their spec (see the module's note)."""
-    s = settings(config)
-    if not s["devices"][device]:
-        return []
-    by_key: dict[str, list[tuple[str, int]]] = {}
-    for path in sorted(runs):
-        spec = runs[path]
-        k = key(spec)
-        if k is None:
-            continue
-        for seed in spec.seeds:
-            if finished is None or not finished(f"{path}/seed{seed}", spec, seed):
-                by_key.setdefault(k, []).append((path, int(seed)))
-    out = []
-    for k, members in sorted(by_key.items()):
-        if len(members) < 2:
-            continue
-        n = -(-len(members) // s["max_replicates"])     # as few jobs as the limit allows, as even as possible
-        size = -(-len(members) // n)
-        spec = runs[members[0][0]]
-        stem = f"{spec.dataset}-{spec.arch}-{spec.method.name}-{hashlib.sha256(k.encode()).hexdigest()[:8]}"
-        out += [Group(f"{stem}-{i}", tuple(members[i * size:(i + 1) * size])) for i in range(n)
-                if members[i * size:(i + 1) * size]]
-    return out
-
-
-def reruns(old: Iterable[Group], new: Iterable[Group], runs: Mapping[str, RunSpec],
-           changed: Iterable[str]) -> set[tuple[str, int]]:
-    """The replicates (run directory, seed) that train again when a config change turns the groups `old` into `new`
-    and changes the runs `changed` (plan.diff's "changed" directories; `runs`: the new plan's): every replicate of
-    a new group that holds a changed run or whose membership is new (one job: its outputs are made together), and
-    the seeds of a changed run in no group (it re-runs alone, as before batching)."""
-    changed = set(changed)
-    before = {(g.name, g.members) for g in old}
-    out = {(d, seed) for d in changed if d in runs for seed in runs[d].seeds}
-    for g in new:
-        if (g.name, g.members) not in before or any(d in changed for d, _ in g.members):
-            out.update(g.members)
-    return out

@@ -72,18 +72,6 @@ def spec_minutes(spec, gpu: bool = True, attempt: int = 1, calibration: cal.Cali
     return request_minutes(spec_seconds(spec, gpu, calibration, batched=batched).seconds, attempt)
 
 
-def train_minutes(dataset: str, depth: int, width: int, epochs: int, batch_size: int, method: str = "backprop",
-                  options: dict | None = None, gpu: bool = True, attempt: int = 1, replicates: int = 1,
-                  extra_seconds_per_epoch: float = 0.0) -> int:
-    """Wall-clock minutes to ask for one MLP training job (`replicates` runs trained one after another)."""
-    from gradguess.spec import Part, RunSpec
-
-    spec = RunSpec(Part("mlp", {"depth": depth, "width": width}), Part(method, dict(options or {})), dataset,
-                   epochs=epochs, batch_size=batch_size, seeds=tuple(range(replicates)))
-    seconds = spec_seconds(spec, gpu).seconds + replicates * epochs * extra_seconds_per_epoch
-    return request_minutes(seconds, attempt)
-
-
 def figure1_estimates(f1: dict) -> int:
     """Estimates per batch in Figure 1's measurement (config key figure1): every mode of each guessed method."""
     return sum(1 if m in ("directional", "cosine_matched_directional", "backprop") else len(f1["modes"])
