@@ -141,3 +141,21 @@ def test_an_interrupted_build_or_unpack_leaves_nothing_half_made(standin, tmp_pa
     assert leftovers(cache) == []
     assert not list(cache.glob("*.sandbox"))
     assert bool(list(cache.glob("*.sif"))) == bool(args)  # only the image finished before the unpack
+
+
+@pytest.mark.parametrize("args", [(), ("--sandbox",)], ids=["build", "unpack"])
+def test_a_full_disk_is_named_before_anything_starts(standin, tmp_path, args):
+    """The cache's free space is checked first: a full disk otherwise fails minutes in, inside pip."""
+    env, cache, log = standin
+    if args:
+        assert build(env).returncode == 0
+    before = calls(log)
+    bin_dir = tmp_path / "df-bin"
+    bin_dir.mkdir()
+    (bin_dir / "df").write_text("#!/bin/sh\necho 'Filesystem 1024-blocks Used Available Capacity Mounted'\n"
+                                "echo '/dev/x 100000000 99000000 1048576 99% /'\n")  # 1 GB free
+    (bin_dir / "df").chmod(0o755)
+    out = build(env, *args, PATH=f"{bin_dir}:{env['PATH']}")
+    assert out.returncode == 1
+    assert f"GB free in {cache}; 1 GB are" in out.stderr and "GRADGUESS_IMAGE_CACHE" in out.stderr
+    assert calls(log) == before and leftovers(cache) == []
