@@ -28,7 +28,7 @@ def draw(top: pd.DataFrame, curves: pd.DataFrame, bottom: pd.DataFrame, prefix, 
     ax.set_xlabel("step")
     ax.set_ylabel("cosine similarity with the gradient")
     ax.set_title("cosine of the step's estimate (whole network)", fontsize=9)
-    ax.legend(fontsize=7, frameon=False)
+    legend(ax)
     ax = axes[0][1]
     for run in dict.fromkeys(curves["run"]):
         rows = curves[curves["run"] == run]
@@ -39,7 +39,7 @@ def draw(top: pd.DataFrame, curves: pd.DataFrame, bottom: pd.DataFrame, prefix, 
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy (%)")
     ax.set_title("train accuracy (solid) and test accuracy (dotted)", fontsize=9)
-    ax.legend(fontsize=7, frameon=False)
+    legend(ax)
     powers = sorted(bottom["power"].dropna().unique()) if not bottom.empty else []
     palette = sns.color_palette("viridis", n_colors=max(len(powers), 1))
     rank = "rank_layers.0"
@@ -54,19 +54,22 @@ def draw(top: pd.DataFrame, curves: pd.DataFrame, bottom: pd.DataFrame, prefix, 
         ax.set_xlabel("step")
         ax.set_ylabel(ylabel)
         ax.set_title(title + (f" (mean and range over {replicates} replicates)" if powers else ""), fontsize=9)
-        ax.legend(fontsize=7, frameon=False, ncol=2)
+        legend(ax, ncol=2)
     fig.suptitle(f"Figure 5: self-sharpening (top: {setting_title(top)}), re-created by raising W's singular values "
                  f"to a power (bottom: {setting_title(bottom)})")
     fig.tight_layout()
     return save(fig, prefix, preset)
 
 
+def legend(ax, ncol: int = 1) -> None:
+    if ax.get_legend_handles_labels()[0]:  # a row without runs (none monitored) gets no empty legend
+        ax.legend(fontsize=7, frameon=False, ncol=ncol)
+
+
 def figure5_data(top: pd.DataFrame, curves: pd.DataFrame, bottom: pd.DataFrame) -> pd.DataFrame:
     """Figure 5's data, long form: the top row's monitors and accuracy curves, the bottom row's monitors."""
     return pd.concat([top.assign(panel="top: cosine"), curves.assign(panel="top: accuracy"),
                       bottom.assign(panel="bottom: cosine and first-layer effective rank")], ignore_index=True)
-
-
 
 
 def write(top: list[str], bottom: list[str], prefix, preset: str) -> None:
