@@ -159,3 +159,24 @@ def test_a_full_disk_is_named_before_anything_starts(standin, tmp_path, args):
     assert out.returncode == 1
     assert f"GB free in {cache}; 1 GB are" in out.stderr and "GRADGUESS_IMAGE_CACHE" in out.stderr
     assert calls(log) == before and leftovers(cache) == []
+
+
+def test_prune_removes_only_other_keys_images(standin):
+    env, cache, log = standin
+    assert build(env, "--sandbox").returncode == 0
+    ours = sorted(p.name for p in cache.iterdir())
+    stale = ["gradguess-debian-000000000000.sif", "gradguess-debian-000000000000.build.log"]
+    for name in stale:
+        (cache / name).write_text("an image of older pins")
+    (cache / "gradguess-debian-000000000000.sandbox").mkdir()
+    (cache / "unrelated.txt").write_text("not ours to remove")
+    out = build(env, "--sandbox", "--prune")
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in cache.iterdir()) == sorted(ours + ["unrelated.txt"])
+    assert "removing" in out.stderr and len(calls(log)) == 2  # the current image was neither built nor unpacked again
+
+
+def test_an_unknown_argument_is_named(standin):
+    env, _, _ = standin
+    out = build(env, "--sandbx")
+    assert out.returncode == 2 and "'--sandbx'" in out.stderr
