@@ -324,3 +324,20 @@ def test_batching_lets_a_long_many_seed_run_stay_one_job_and_sizes_it_batched():
                                      len(spec.seeds))
     assert speedup.seconds > 0 and batched < alone
     assert gschedule.schedule(plan, 60 * 24)[run] == 0
+
+
+def test_short_jobs_of_every_train_rule_share_a_group_submission():
+    """train_replicates is `use rule train` (train.smk): it inherits the short group, so the submission count
+    counts its short jobs grouped too; a long job and a rule outside the group stay alone."""
+    from gradguess import submissions
+
+    def row(rule, minutes):
+        return {"rule": rule, "run": rule, "seeds": "", "chunk": "", "epochs": "", "minutes": minutes,
+                "mem_mb": 1000, "gpus": 1}
+
+    rows = [row("train", 5), row("train_replicates", 5), row("train_replicates", 500), row("train_chunk", 5)]
+    out = submissions.submissions(rows, short_minutes=30, group_size=8, max_minutes=1440)
+    grouped = [r for r in out if r["rule"].startswith("group")]
+    assert len(grouped) == 1 and grouped[0]["jobs"] == 2
+    assert sorted((r["rule"], r["minutes"]) for r in out if not r["rule"].startswith("group")) == [
+        ("train_chunk", 5), ("train_replicates", 500)]

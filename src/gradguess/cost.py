@@ -28,7 +28,6 @@ ORDER = ("train", "train_replicates", "train_seed", "train_chunk", "capture_traj
          "measure_guesses", "average_guesses", "measure_subspace", "class_images", "jacobian_spectra")
 FIXED_REQUEST = {"measure_subspace": 30, "class_images": 30, "jacobian_spectra": 30}  # minutes (their .smk)
 FIXED_GROUPS = ("measure_guesses",)  # rules whose every job joins its group (figure1.smk)
-LAST_ATTEMPT = 3
 
 
 @dataclass
@@ -185,8 +184,8 @@ def _notes(cost: Cost, c: cal.Calibration, limit: float, batching: bool, max_rep
     if batching:
         notes.append(f"Batching: an MLP run's seeds (2 to {max_replicates}) train in its job as one batched model, "
                      f"as the workflow does it; runs are not grouped with each other. A batched step is R "
-                     f"replicates' steps over the speedup the calibration measured for backprop (a stand-in, at "
-                     f"the nearest shape), else its batching.speedup, {c.speedup[0]:g} (assumed).")
+                     f"replicates' steps over the speedup a calibration entry with replicates > 1 measured for backprop "
+                     f"(at the nearest shape), else its batching.speedup, {c.speedup[0]:g} (assumed).")
     return notes
 
 

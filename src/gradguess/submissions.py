@@ -16,7 +16,7 @@ from gradguess.plan import Plan
 from gradguess.schedule import batched, chunk_ends, chunk_minutes, run_minutes, schedule
 
 SHORT_GROUP = "short_train"
-GROUPABLE = ("train", "train_batched")  # the rules in the short group (train.smk; a batched job is a train job)
+GROUPABLE = ("train", "train_replicates")  # the rules in the short group (train.smk: train_replicates is `use rule train`)
 
 
 def seeds_text(seeds) -> str:
@@ -89,7 +89,7 @@ def submissions(rows: list[dict], short_minutes: float, group_size: int, max_min
             alone.append({"rule": f"group {name}", "run": f"{len(batch)} runs: {batch[0]['run']} ...",
                           "seeds": "", "chunk": "", "epochs": "", "jobs": len(batch),
                           "minutes": sum(r["minutes"] for r in batch), "mem_mb": max(r["mem_mb"] for r in batch),
-                          "gpus": max(r["gpus"] for r in batch), "members": batch})
+                          "gpus": max(r["gpus"] for r in batch)})
     return alone
 
 

@@ -10,7 +10,6 @@ A file (JSON):
      "entries": [{"model": "mlp", "options": {"depth": 6, "width": 1024}, "dataset": "cifar10",
                   "method": "wt:per_layer", "batch": 512, "replicates": 1, "seconds": 0.0028,
                   "date": "2026-11-28", "torch": "2.11.0+cu130", "device_name": "NVIDIA H200", "how": "..."}],
-                                                             # "stand_in": true: see Entry.stand_in
      "ratios": {"localmixer": {"wt+local": {"ratio": 3.19, "source": "..."}}},        # optional, assumed
      "kind_factors": {"localmixer": {"factor": 2.0, "floor": 0.01, "source": "..."}},  # optional, assumed
      "batching": {"speedup": 8, "source": "..."}}                                    # optional, assumed
@@ -81,7 +80,6 @@ class Entry:
     torch: str
     device_name: str
     how: str
-    stand_in: bool = False  # measured on a stand-in for the pipeline's code (batching, until the trainer has it)
 
     @property
     def key(self) -> str:
@@ -154,7 +152,7 @@ class Calibration:
     def _step(self, model, options, dataset, method, batch, replicates) -> Estimate:
         shape = shape_key(model, options, dataset)
         exact = self._exact(shape, method, batch, replicates)
-        if exact is not None and not exact.stand_in:
+        if exact is not None:
             return Estimate(exact.seconds, "measured", f"measured {exact.when()}")
         if replicates > 1:
             return self._batched(model, options, dataset, method, batch, replicates)
@@ -231,9 +229,8 @@ class Calibration:
             single = self.step(e.model, dict(e.options), e.dataset, "backprop", e.batch, 1).seconds
             speedup = e.replicates * single / e.seconds
             here = e.shape == shape_key(model, options, dataset) and e.batch == batch
-            basis = "measured" if here and not e.stand_in and method == "backprop" else "extrapolated"
-            source = (f"batching speedup {speedup:.3g} measured for backprop at {e.cite()}"
-                      + (" on a stand-in" if e.stand_in else ""))
+            basis = "measured" if here and method == "backprop" else "extrapolated"
+            source = f"batching speedup {speedup:.3g} measured for backprop at {e.cite()}"
         else:  # at most what sharing the launch floor can give: R steps' arithmetic, one floor (backprop's share)
             bp = self.step(model, options, dataset, "backprop", batch, 1).seconds
             arithmetic = max(bp - min(self.floor(model), bp), 0.0) / bp
@@ -282,11 +279,9 @@ def _entry(e, where: str) -> Entry:
     if seconds <= 0:
         raise CalibrationError(f"{where}: key 'seconds' must be > 0, got {seconds!r}")
     replicates = _need(e, "replicates", "int", where) if "replicates" in e else 1
-    stand_in = _need(e, "stand_in", "bool", where) if "stand_in" in e else False
     return Entry(model, tuple((k, int(options[k])) for k in MODELS[model][0]), dataset, method,
                  _need(e, "batch", "int", where), replicates, float(seconds), _need(e, "date", "str", where),
-                 _need(e, "torch", "str", where), str(e.get("device_name", "")), _need(e, "how", "str", where),
-                 stand_in)
+                 _need(e, "torch", "str", where), str(e.get("device_name", "")), _need(e, "how", "str", where))
 
 
 def parse(data, path: str = "<calibration>") -> Calibration:
@@ -357,8 +352,3 @@ def kind_factor(c: Calibration, kind: str) -> tuple[float, str]:
     return factor, (f"{Path(c.path).name}: {e.cite()} against {m.cite()}, per FLOP above the "
                     f"{c.overhead * 1e3:.3g} ms floor")
 
-
-def entry_json(e: Entry) -> dict:
-    return {"model": e.model, "options": dict(e.options), "dataset": e.dataset, "method": e.method,
-            "batch": e.batch, "replicates": e.replicates, "seconds": e.seconds, "date": e.date, "torch": e.torch,
-            "device_name": e.device_name, "how": e.how, **({"stand_in": True} if e.stand_in else {})}

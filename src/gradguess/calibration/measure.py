@@ -3,7 +3,8 @@ budget: the costliest shapes first, each step as the trainer takes it (one estim
 a random batch of the data's shape; data loading excluded), a shape whose step would be too slow measured at a
 smaller batch (the calibration scales it back by FLOPs), whatever does not fit the budget skipped and listed.
 Also: the launch floor (the tiniest step), a monitor measurement and a Figure 1 estimate where the plan has
-them, and a batched-replicates stand-in for small MLPs (see `batched_seconds`).
+them. Replicate batching is not measured here: its CPU throughput is benchmarks/bench_batched.py's, on the
+trainer's own batched step, and the cost model assumes its speedup from the launch floor.
 """
 from __future__ import annotations
 
@@ -180,37 +181,6 @@ def quiet(measure, tries: int = 3, busy: float = 0.2, wait: float = 5.0, until: 
     return best
 
 
-def batched_seconds(target: Target, batch: int, replicates: int, device, steps: int,
-                    until: float = math.inf) -> tuple[Timing, Timing]:
-    """A stand-in for replicate batching until the trainer has it: R copies of the MLP as one model (weights
-    [R, out, in], batched matrix products), backprop and AdamW, against the same code with R = 1. Returns
-    (the timing with 1, the timing with R) of a step."""
-    c, h, w = SHAPES[target.dataset]
-    dims = [c * h * w] + [target.options["width"]] * (target.options["depth"] - 1) + [NUM_CLASSES[target.dataset]]
-
-    def one(r):
-        torch.manual_seed(0)
-        ws = [torch.randn(r, b, a, device=device).mul_(a ** -0.5).requires_grad_() for a, b in zip(dims, dims[1:])]
-        bs = [torch.zeros(r, 1, b, device=device, requires_grad=True) for b in dims[1:]]
-        opt = torch.optim.AdamW(ws + bs, 1e-4)
-        x = torch.randn(r, batch, dims[0], device=device)
-        y = torch.randint(0, dims[-1], (r * batch,), device=device)
-
-        def step():
-            z = x
-            for i, (wt, bt) in enumerate(zip(ws, bs)):
-                z = torch.baddbmm(bt, z, wt.transpose(1, 2))
-                z = z.relu() if i < len(ws) - 1 else z
-            loss = torch.nn.functional.cross_entropy(z.reshape(r * batch, -1), y) * r  # each replicate's mean
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        return step
-
-    return (quiet(lambda: timed(one(1), steps, device, 0.5), until=until),
-            quiet(lambda: timed(one(replicates), steps, device, 0.5), until=until))
-
-
 def _device_name(device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -224,7 +194,7 @@ def _device_name(device) -> str:
 
 
 def calibrate(plan, out, device: str = "cpu", budget: float = 120.0, steps: int = 3, max_step: float = 2.0,
-              replicates: int = 8, max_width: int = 256, log=print) -> dict:
+              max_width: int = 256, log=print) -> dict:
     """Measure, write `out` (merged into it where it is a calibration of this device: what is not measured now
     is kept) and return the file's contents."""
     dev = torch.device(device)
@@ -239,13 +209,12 @@ def calibrate(plan, out, device: str = "cpu", budget: float = 120.0, steps: int 
     def left():
         return budget - (time.monotonic() - start)
 
-    def entry(t: Target, family, batch, timing: Timing, how, r=1, scale=1.0):
+    def entry(t: Target, family, batch, timing: Timing, how, scale=1.0):
         busy = "" if timing.others is None else f"; other processes used {timing.others:.0%} of the cores meanwhile"
         entries.append({"model": t.model, "options": dict(t.options), "dataset": t.dataset, "method": family,
-                        "batch": batch, "replicates": r, "seconds": timing.seconds * scale, "date": today,
-                        "torch": torch.__version__, "device_name": _device_name(dev), "how": how + busy,
-                        **({"stand_in": True} if r > 1 else {})})
-        log(f"  {cal.entry_key(t.model, t.options, t.dataset, family, batch, r)}: "
+                        "batch": batch, "replicates": 1, "seconds": timing.seconds * scale, "date": today,
+                        "torch": torch.__version__, "device_name": _device_name(dev), "how": how + busy})
+        log(f"  {cal.entry_key(t.model, t.options, t.dataset, family, batch)}: "
             f"{timing.seconds * scale * 1e3:.4g} ms{busy}")
 
     tiny = Bench(Target("mlp", {"depth": 2, "width": 8}, "synthetic", 8), 8, dev)
@@ -283,12 +252,6 @@ def calibrate(plan, out, device: str = "cpu", budget: float = 120.0, steps: int 
             entry(t, family, batch, timing, note + ("; a measurement: backprop and W^T's estimate, each with its "
                                                     "cosine and loss evaluations, per estimate" if first else ""),
                   scale=0.5 if first else 1.0)
-        if t.model == "mlp" and t.options["width"] <= max_width and base and left() > 20 * base * replicates:
-            one, many = batched_seconds(t, batch, replicates, dev, steps, start + budget)
-            entry(t, "backprop", batch, many, f"{how}; batched stand-in (calibration/measure.py batched_seconds): "
-                  f"{replicates} replicates as one model took {many.seconds * 1e3:.4g} ms a step against "
-                  f"{one.seconds * 1e3:.4g} ms for one (speedup {replicates * one.seconds / many.seconds:.2f}), "
-                  "scaled to backprop's measured step", replicates, scale=base / one.seconds)
     load = f"load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     data = _merge(out, kind, dev, entries, floor.seconds, how, load)
     data["skipped"] = skipped
