@@ -151,6 +151,18 @@ def test_a_diverging_replicate_leaves_the_others_alone(root, tmp_path):
     assert not (tmp_path / "b1" / "checkpoint.pt").exists() and (tmp_path / "b1" / "weights.pt").exists()
 
 
+def test_the_replicates_left_after_a_divergence_keep_the_epochs_learning_rate(root, tmp_path):
+    """The batch rebuilt without a diverged replicate trains on at the schedule's factor of that epoch (here the
+    warmup's 0.5, where the lr 1e30 replicate diverges), not at the base lr a fresh optimizer starts from."""
+    kw = {"schedule": "cosine", "warmup_epochs": 2, "epochs": 3}
+    specs = [spec("wt_sv_power", {"power": 2.0}, seed=0, **kw), spec("wt_sv_power", {"power": 2.0}, seed=1,
+                                                                      lr=1e30, **kw)]
+    results = train_batched([Entry(s, s.seeds[0], str(tmp_path / f"b{i}")) for i, s in enumerate(specs)], rt(root))
+    assert results[1]["status"] == "diverged" and results[1]["diverged_epoch"] == 2  # epoch 1's lr is 0
+    train(specs[0], 0, tmp_path / "a0", rt(root))
+    assert_same_run(tmp_path / "a0", tmp_path / "b0")
+
+
 def test_a_killed_batched_job_resumes_to_the_same_weights_alone_or_batched(root, tmp_path, monkeypatch, caplog):
     specs = [spec("activation_mixing", seed=s, lr=lr, epochs=3) for s, lr in ((0, 1e-2), (1, 3e-2))]
     full = train_batched([Entry(s, s.seeds[0], str(tmp_path / f"full{i}")) for i, s in enumerate(specs)], rt(root))

@@ -254,13 +254,15 @@ def train_batched(entries: list[Entry], runtime: Runtime | None = None, keep_fin
     shape, classes, n, size = tuple(data.x_train.shape[1:]), data.num_classes, len(data.x_train), spec0.batch_size
     model = models.build(spec0.model, shape, classes, 0).to(device)  # the functions' skeleton, and the monitor's
     members = [_member(i, e, runtime, device, data) for i, e in enumerate(entries)]
-    batch, waiting, cache = None, list(members), {}
+    batch, waiting, cache, factor = None, list(members), {}, 1.0
     began = saved_at = time.time()
 
     def restack(joining=(), keep=lambda i: True):
         nonlocal batch
         stay = batch.unstack(keep) if batch is not None else []
         batch = Batch(stay + list(joining), model, cache, runtime.compile) if stay or joining else None
+        if batch is not None:  # a new optimizer, mid-epoch after a divergence: at this epoch's lr, not the base lr
+            batch.opt.set_factor(factor)
 
     def end(batch_index: int, status: str, final=None):
         m = batch.members[batch_index]
@@ -280,7 +282,8 @@ def train_batched(entries: list[Entry], runtime: Runtime | None = None, keep_fin
         if batch is None:
             continue
         t0 = time.time()
-        batch.opt.set_factor(lr_factor(spec0.schedule, epoch - 1, spec0.epochs, spec0.warmup_epochs))
+        factor = lr_factor(spec0.schedule, epoch - 1, spec0.epochs, spec0.warmup_epochs)
+        batch.opt.set_factor(factor)
         loss_sum = torch.zeros(len(batch.members), device=device)
         correct = torch.zeros(len(batch.members), device=device)
         orders = torch.stack([torch.randperm(n, generator=g, device=device) for g in batch.gens("data_gen")])
