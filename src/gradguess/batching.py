@@ -24,13 +24,12 @@ from __future__ import annotations
 import json
 from typing import Iterable, Mapping
 
+from gradguess import methods
 from gradguess.spec import RunSpec
 
 DEFAULTS = {"max_replicates": 64, "devices": {"gpu": True, "cpu": False}}
 MODELS = ("mlp",)
-# every method of the registry has a functional form (methods.base.Estimator.compute_functional) on the MLP
-METHODS = ("backprop", "directional", "activation_perturbation", "activation_mixing", "wt", "downstream",
-           "self_sharpening", "cosine_matched_directional", "wt_sv_power")
+# every method of the registry batches: each has a functional form (methods.base.Estimator.compute_functional)
 PER_REPLICATE = ("seeds", "lr", "weight_decay", "monitor_every")  # and the method's options
 
 
@@ -40,7 +39,7 @@ class BatchingError(ValueError):
 
 def key(spec: RunSpec) -> str | None:
     """What the replicates of one batched job share, as canonical JSON; None: this run never batches."""
-    if spec.model.name not in MODELS or spec.method.name not in METHODS or spec.method.options.get("memory") == "low":
+    if spec.model.name not in MODELS or spec.method.name not in methods.names() or spec.method.options.get("memory") == "low":
         return None  # memory: low is a lone run's way of saving memory, not a batched one
     shared = spec.to_dict()
     for name in PER_REPLICATE:
@@ -55,7 +54,7 @@ def why_not(specs: Iterable[RunSpec]) -> str | None:
     for spec in specs:
         if spec.model.name not in MODELS:
             return f"model {spec.model.name!r} does not batch (batched models: {', '.join(MODELS)})"
-        if spec.method.name not in METHODS:
+        if spec.method.name not in methods.names():
             return f"method {spec.method.name!r} does not batch"
         if spec.method.options.get("memory") == "low":
             return "method option memory='low' does not batch (it trains a run alone with less memory)"

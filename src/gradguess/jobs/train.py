@@ -128,12 +128,10 @@ def entries(args) -> list:
 
 
 def device_bit(device: str) -> int:
-    """This job's device as a --batch-seeds-on bit: 1 a GPU, 2 the CPU."""
-    import torch
+    """This job's device as a --batch-seeds-on bit: 1 a GPU, 2 the CPU (the device the trainer will resolve)."""
+    from gradguess.device import resolve_device
 
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    return 2 if torch.device(device).type == "cpu" else 1
+    return 2 if resolve_device(device).type == "cpu" else 1
 
 
 def run(args) -> int:
