@@ -285,3 +285,14 @@ def test_the_workflow_batches_a_runs_seeds_where_its_config_says_and_the_job_obe
     assert caplog.text.count("training 2 runs as one batched model") == 1
     for seed in (0, 1):
         assert_same_run(tmp_path / f"gpu-only/seed{seed}", tmp_path / f"cpu/seed{seed}")
+
+
+def test_an_estimate_that_fails_eagerly_too_is_the_steps_error_not_the_compilers(monkeypatch, caplog):
+    def step_error(*args):
+        raise ValueError("non-finite weights")
+
+    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: fn)
+    compiled = batched_mod.Compiled(step_error, "default")
+    with caplog.at_level(logging.WARNING, logger="gradguess.train"), pytest.raises(ValueError, match="non-finite"):
+        compiled()
+    assert "torch.compile failed" not in caplog.text and compiled.fn is not None  # still compiled next time

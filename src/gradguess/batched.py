@@ -66,14 +66,16 @@ class Compiled:
 
     def __call__(self, *args):
         if self.fn is not None and not self.tried:
-            try:  # compiled on the first call: a failure there is the compiler's, not the step's
+            try:  # compiled on the first call
                 out = self.fn(*args)
                 self.tried = True
                 return out
             except Exception as exc:  # noqa: BLE001 (any compiler failure)
+                out = self.eager(*args)  # fails too (e.g. a diverged replicate's SVD): the step's error, not compile's
                 log.warning("torch.compile failed (%s: %s): the batched estimate runs eagerly",
                             type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
                 self.fn = None
+                return out
         return (self.fn if self.fn is not None else self.eager)(*args)
 
 
