@@ -60,12 +60,17 @@ class Optimizer:
         return [{"params": self.params, "lr": self.lr, "weight_decay": self.weight_decay}]
 
 
-def adam_moments(m, v, grads, betas, steps: int, eps: float):
-    """Adam's moment updates in place; returns the bias-corrected denominators and the first moment's correction."""
-    b1, b2 = betas
+def moments_(m, v, grads, b1: float, b2: float) -> None:
+    """The first and second moments' exponential averages, in place (Adam's and StableAdamW's)."""
     torch._foreach_lerp_(m, grads, 1 - b1)
     torch._foreach_mul_(v, b2)
     torch._foreach_addcmul_(v, grads, grads, 1 - b2)
+
+
+def adam_moments(m, v, grads, betas, steps: int, eps: float):
+    """Adam's moment updates in place; returns the bias-corrected denominators and the first moment's correction."""
+    b1, b2 = betas
+    moments_(m, v, grads, b1, b2)
     denom = torch._foreach_sqrt(v)
     torch._foreach_div_(denom, math.sqrt(1 - b2 ** steps))
     torch._foreach_add_(denom, eps)
@@ -127,9 +132,7 @@ class StableAdamW(Optimizer):
     def update(self, params, grads):
         b1, b2 = (self.debias(b, self.steps) for b in self.betas)
         m, v = self.buffer("exp_avg"), self.buffer("exp_avg_sq")
-        torch._foreach_lerp_(m, grads, 1 - b1)
-        torch._foreach_mul_(v, b2)
-        torch._foreach_addcmul_(v, grads, grads, 1 - b2)
+        moments_(m, v, grads, b1, b2)
         for p, g, m_i, v_i in zip(params, grads, m, v):
             rms = (g * g / v_i.clamp_min(self.eps ** 2)).mean().sqrt()
             lr = self.lr / rms.clamp_min(1.0)

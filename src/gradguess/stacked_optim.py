@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gradguess.optim import StableAdamW, adam_moments, default_weight_decay, make_optimizer
+from gradguess.optim import StableAdamW, adam_moments, default_weight_decay, make_optimizer, moments_
 
 
 class StackedOptimizer:
@@ -86,9 +86,7 @@ class StackedOptimizer:
         b1, b2 = (StableAdamW.debias(b, self.steps) for b in self.single.betas)
         eps = self.single.eps
         m, v = self.buffer("exp_avg"), self.buffer("exp_avg_sq")
-        torch._foreach_lerp_(m, grads, 1 - b1)
-        torch._foreach_mul_(v, b2)
-        torch._foreach_addcmul_(v, grads, grads, 1 - b2)
+        moments_(m, v, grads, b1, b2)
         for p, g, m_i, v_i in zip(params, grads, m, v):
             rms = (g * g / v_i.clamp_min(eps ** 2)).flatten(1).mean(1).sqrt()   # one per replicate
             lr = self._per(rms.clamp_min(1.0), p).reciprocal() * self._per(self.lr_cast, p)  # = lr / rms, as
