@@ -5,12 +5,13 @@ import pandas as pd
 import pytest
 
 from gradguess.report import figure1, figure3, figure5, figure6, figure11, layout, runs as run_io, table1, table2
+from gradguess.runfiles import record
 from gradguess.spec import Part, RunSpec
-from gradguess.train import Runtime, record
+from gradguess.train import Runtime
 
 
 def write_config(seed_dir, dataset, depth, width, method, seed, options=None):
-    """config.json as the trainer writes it (train.record), so the readers are tested on the real format."""
+    """config.json as the trainer writes it (runfiles.record), so the readers are tested on the real format."""
     spec = RunSpec(model=Part("mlp", {"depth": depth, "width": width}), method=Part(method, options or {}),
                    dataset=dataset, epochs=2, seeds=(seed,))
     (seed_dir / "config.json").write_text(json.dumps(record(spec, seed, Runtime(preset="test"), "cpu")))

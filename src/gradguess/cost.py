@@ -84,12 +84,13 @@ def steps_of(spec: RunSpec, replicates: int) -> int:
 
 # ---- the training jobs, with and without batching
 def _train_row(row: dict, c: cal.Calibration, estimates: dict, batched: bool = False) -> dict:
-    spec, n = row["job"], row.get("replicates", len(row["job"].seeds))
-    est = jobsize.spec_seconds(spec, c.gpu, c, replicates=n, batched=batched)
-    fam = cal.family(spec.method.name, spec.method.options)
-    key = cal.entry_key(spec.model.name, spec.model.options, spec.dataset, fam, spec.batch_size, n if batched else 1)
-    estimates[key] = c.step(spec.model.name, spec.model.options, spec.dataset, fam, spec.batch_size,
-                            n if batched else 1)
+    spec = row["job"]
+    n = len(spec.seeds)
+    est = jobsize.spec_seconds(spec, c.gpu, c, batched=batched)
+    fam, r = cal.family(spec.method.name, spec.method.options), n if batched else 1
+    # the step spec_seconds used (Calibration.step caches it), listed by --steps
+    key = cal.entry_key(spec.model.name, spec.model.options, spec.dataset, fam, spec.batch_size, r)
+    estimates[key] = c.step(spec.model.name, spec.model.options, spec.dataset, fam, spec.batch_size, r)
     keeps = 0 if row["rule"] == "train_chunk" else n  # a chunk's state is a temporary file
     snapshots = spec.epochs + 1 if row["rule"] == "capture_trajectory" else 0
     return dict(row, seconds=est.seconds, basis=est.basis, steps=steps_of(spec, n),

@@ -108,12 +108,12 @@ def profile_of(configfiles, profile=None) -> Path:
         "config.yaml"
 
 
-def plan_submissions(plan: Plan, cfg: dict, groups: dict[str, int], calibration=None) -> list[dict]:
-    """The training submissions of a plan, as `gradguess plan --jobs` lists them: sized from `calibration` (default:
-    the H200's for a GPU config, the CPU's for resources.train.gpu: 0), grouped as the profile says."""
+def plan_submissions(plan: Plan, cfg: dict, groups: dict[str, int]) -> list[dict]:
+    """The training submissions of a plan, as `gradguess plan --jobs` lists them: sized from the H200's calibration
+    for a GPU config, the CPU's for resources.train.gpu: 0, grouped as the profile says."""
     limit = 60 * cfg["execution"]["max_job_hours"]
-    gpu = cfg["resources"]["train"].get("gpu", 1) > 0 if calibration is None else calibration.gpu
-    return submissions(training_jobs(plan, limit, gpu, calibration), cfg["resources"]["short_job_minutes"],
+    gpu = cfg["resources"]["train"].get("gpu", 1) > 0
+    return submissions(training_jobs(plan, limit, gpu), cfg["resources"]["short_job_minutes"],
                        int(groups.get(SHORT_GROUP, 1)), limit)
 
 

@@ -37,7 +37,7 @@ from gradguess.device import log_device, resolve_device
 from gradguess.methods import low_memory
 from gradguess.methods.base import mean_cross_entropy
 from gradguess.optim import make_optimizer
-from gradguess.runfiles import CHECKPOINT_FORMAT, METRIC_COLUMNS, RunFiles, generators, record  # noqa: F401
+from gradguess.runfiles import RunFiles, generators
 from gradguess.spec import RunSpec, SpecError, lr_factor
 
 log = logging.getLogger("gradguess.train")

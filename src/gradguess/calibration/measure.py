@@ -46,7 +46,7 @@ class Target:
         return shapes.step_flops(self.model, self.options, self.dataset, batch or self.batch)
 
 
-def targets(plan, max_width: int = 256) -> list[Target]:
+def targets(plan) -> list[Target]:
     """Every (model shape, data shape, batch) the plan trains, with the method families it trains them with,
     the costliest first; Figure 1's estimate at its trajectory and batch where the plan measures Figure 1."""
     found: dict[tuple, Target] = {}
@@ -194,7 +194,7 @@ def _device_name(device) -> str:
 
 
 def calibrate(plan, out, device: str = "cpu", budget: float = 120.0, steps: int = 3, max_step: float = 2.0,
-              max_width: int = 256, log=print) -> dict:
+              log=print) -> dict:
     """Measure, write `out` (merged into it where it is a calibration of this device: what is not measured now
     is kept) and return the file's contents."""
     dev = torch.device(device)
@@ -221,7 +221,7 @@ def calibrate(plan, out, device: str = "cpu", budget: float = 120.0, steps: int 
     floor = quiet(lambda: tiny.seconds(tiny.stepper("backprop", {}), 20), until=start + budget, log=log)
     how = (f"gradguess cost --calibrate: the fastest of at least {steps} steps (more, up to 200, while under 0.5 s) "
            "after one or two untimed ones, measured again while other processes were busy; random data")
-    for t in targets(plan, max_width):
+    for t in targets(plan):
         bench, batch = None, t.batch
         while batch >= 8:  # the plan's batch, or a smaller one where a step would take too long
             bench = Bench(t, batch, dev)
