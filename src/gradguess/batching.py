@@ -37,10 +37,21 @@ class BatchingError(ValueError):
     """Runs that cannot train as one batched model; the message says which setting stands in the way."""
 
 
+def alone(spec: RunSpec) -> str | None:
+    """Why this run never batches, or None."""
+    if spec.model.name not in MODELS:
+        return f"model {spec.model.name!r} does not batch (batched models: {', '.join(MODELS)})"
+    if spec.method.name not in methods.names():
+        return f"method {spec.method.name!r} does not batch"
+    if spec.method.options.get("memory") == "low":  # a lone run's way of saving memory, not a batched one
+        return "method option memory='low' does not batch (it trains a run alone with less memory)"
+    return None
+
+
 def key(spec: RunSpec) -> str | None:
     """What the replicates of one batched job share, as canonical JSON; None: this run never batches."""
-    if spec.model.name not in MODELS or spec.method.name not in methods.names() or spec.method.options.get("memory") == "low":
-        return None  # memory: low is a lone run's way of saving memory, not a batched one
+    if alone(spec):
+        return None
     shared = spec.to_dict()
     for name in PER_REPLICATE:
         shared.pop(name)
@@ -52,12 +63,9 @@ def why_not(specs: Iterable[RunSpec]) -> str | None:
     """Why these runs cannot train as one batched model, or None if they can."""
     specs = list(specs)
     for spec in specs:
-        if spec.model.name not in MODELS:
-            return f"model {spec.model.name!r} does not batch (batched models: {', '.join(MODELS)})"
-        if spec.method.name not in methods.names():
-            return f"method {spec.method.name!r} does not batch"
-        if spec.method.options.get("memory") == "low":
-            return "method option memory='low' does not batch (it trains a run alone with less memory)"
+        reason = alone(spec)
+        if reason:
+            return reason
     first = json.loads(key(specs[0]))
     for spec in specs[1:]:
         other = json.loads(key(spec))
