@@ -7,6 +7,7 @@ from torch.func import functional_call, jvp
 from torch.nn import functional as F
 
 import gradguess.methods as M
+from gradguess.errors import CheckpointError
 from gradguess.methods.base import trainable
 from gradguess.models import MLP, build, build_mixer_seeded, load_model
 from gradguess.models.vit_prompt import build_vit_prompt, load_checkpoint, save_checkpoint, use_plain_attention
@@ -230,6 +231,14 @@ def test_the_registry_builds_it_and_a_checkpoint_rebuilds_the_same_network(tmp_p
     for loaded in (load_checkpoint(tmp_path / "ckpt.pt"), load_model(tmp_path / "ckpt.pt", "cpu"),
                    load_model(tmp_path / "weights.pt", "cpu")):
         torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+    # either file with a tensor of another dtype or shape is refused, naming the file and the tensor
+    for name, (key, damage) in {"ckpt.pt": ("prompt", torch.Tensor.double),
+                                "weights.pt": ("head.weight", lambda t: t[:1].clone())}.items():
+        record = torch.load(tmp_path / name, weights_only=True)
+        record["state"][key] = damage(record["state"][key])
+        torch.save(record, tmp_path / f"bad-{name}")
+        with pytest.raises(CheckpointError, match=f"bad-{name} does not fit .*{key}"):
+            load_model(tmp_path / f"bad-{name}", "cpu")
 
 
 def test_a_checkpoint_refuses_other_backbone_weights(tmp_path):

@@ -224,13 +224,26 @@ class Batch:
         return [(lo / len(x), c / len(x)) for lo, c in zip(loss.tolist(), correct.tolist())]
 
 
-def _member(index: int, entry: Entry, runtime: Runtime, device, data) -> Member:
+def _claim(entry: Entry, runtime: Runtime, device, data, model) -> tuple[RunFiles, dict, dict | None]:
+    """A replicate's files, generators and checkpoint state (None: from scratch), all checked and nothing written,
+    so a job whose runs one refuses starts none of them."""
     spec, seed = entry.spec, entry.seed
     files = RunFiles(spec, seed, entry.out, runtime, device, entry.checkpoint)
     files.prefix = f"{entry.out}: "
-    files.start()
+    files.claim()
     gens = generators(seed, device)
-    state = files.find_state()
+    shape, classes = tuple(data.x_train.shape[1:]), data.num_classes
+    expect = files.expect(models.weights_record(model, spec.model, shape, classes, seed), model.parameters(), gens,
+                          math.ceil(len(data.x_train) / spec.batch_size))  # `model`: the job's skeleton, one shape
+    state = files.find_state(expect)
+    if state is not None:  # the model's order: the order of the optimizer's buffers
+        state["weights"]["state"] = {n: state["weights"]["state"][n] for n, _ in model.named_parameters()}
+    return files, gens, state
+
+
+def _member(index: int, entry: Entry, files: RunFiles, gens: dict, state: dict | None, device, data) -> Member:
+    spec, seed = entry.spec, entry.seed
+    files.start(fresh=state is None)
     if state is None:
         log.info("starting %s from scratch", entry.out)
         model = models.build(spec.model, tuple(data.x_train.shape[1:]), data.num_classes, seed)  # as train.build_model
@@ -255,7 +268,8 @@ def train_batched(entries: list[Entry], runtime: Runtime | None = None, keep_fin
     data = load_data(spec0.dataset, runtime.data_root, device=device)
     shape, classes, n, size = tuple(data.x_train.shape[1:]), data.num_classes, len(data.x_train), spec0.batch_size
     model = models.build(spec0.model, shape, classes, 0).to(device)  # the functions' skeleton, and the monitor's
-    members = [_member(i, e, runtime, device, data) for i, e in enumerate(entries)]
+    claimed = [_claim(e, runtime, device, data, model) for e in entries]
+    members = [_member(i, e, *c, device, data) for i, (e, c) in enumerate(zip(entries, claimed))]
     batch, waiting, cache, factor = None, list(members), {}, 1.0
     began = saved_at = time.time()
 

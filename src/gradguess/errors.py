@@ -61,3 +61,11 @@ class GradguessError(Exception):
 
 class CheckpointError(GradguessError):
     """A checkpoint or weights file is missing, damaged, or from other settings."""
+
+
+class RunDirError(GradguessError):
+    """A run directory this run may not write into: it holds a finished run of another specification."""
+
+
+class DiskFullError(GradguessError, OSError):
+    """A write that found no space left on its device (or over quota): the message names the file."""

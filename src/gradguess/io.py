@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,19 +24,39 @@ from typing import Any, Iterator
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it onto `path` on success."""
+    """Yield a temporary path beside `path`; rename it onto `path` on success. A full disk is a DiskFullError
+    naming `path`; either way the temporary file goes and a previous `path` is left as it was."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; results are for the whole group
         os.replace(tmp_path, path)
+    except OSError as exc:
+        if exc.errno not in FULL:
+            raise
+        raise disk_full(path, exc) from exc
     finally:
-        if tmp_path.exists():
+        if tmp_path is not None and tmp_path.exists():
             tmp_path.unlink()
+
+
+FULL = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}
+
+
+def disk_full(path: Path, exc: OSError) -> Exception:
+    from gradguess.errors import DiskFullError
+
+    try:
+        free = f"{shutil.disk_usage(path.parent).free / 2**20:.1f} MiB free there"
+    except OSError:
+        free = "free space unknown"
+    kept = "its previous version is kept" if path.exists() else "nothing was written"
+    return DiskFullError(f"{FULL[exc.errno]} writing {path} ({free}): {kept}; free some space and run again")
 
 
 def _umask() -> int:
@@ -60,11 +82,35 @@ def write_csv(path: str | os.PathLike, rows: list[dict], columns, delimiter: str
     write_text(path, buf.getvalue())
 
 
+class _Writes:
+    """The file torch.save writes to, remembering why a write failed: torch's zip writer reports any failed write
+    after the first as "unexpected pos", whatever the cause (a full disk, above all)."""
+
+    def __init__(self, f):
+        self.f, self.error = f, None
+
+    def write(self, data) -> int:
+        try:
+            return self.f.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.f.flush()
+
+
 def torch_save(obj: Any, path: str | os.PathLike) -> None:
     import torch
 
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        out = _Writes(f)
+        try:
+            torch.save(obj, out)
+        except RuntimeError as exc:
+            if out.error is None:
+                raise
+            raise out.error from exc
 
 
 def code_version() -> str:

@@ -147,6 +147,13 @@ def default_weight_decay(name: str) -> float:
     return DEFAULT_WEIGHT_DECAY[name]
 
 
+def buffer_names(name: str, momentum: float = 0.0) -> tuple[str, ...]:
+    """The state buffers optimizer `name` keeps once it has stepped: what a checkpoint's optimizer state holds."""
+    if name == "sgd":
+        return ("momentum",) if momentum else ()
+    return ("exp_avg", "exp_avg_sq")
+
+
 def make_optimizer(name: str, params: Iterable[Tensor], lr: float, *,
                    momentum: float = 0.0, weight_decay: float | None = None) -> Optimizer:
     if weight_decay is None:

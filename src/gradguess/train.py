@@ -14,7 +14,9 @@ Only trainable parameters are estimated and optimized: a frozen backbone gets no
 The checkpoint lives wherever the caller says and only while the run is unfinished: an interrupted run resumes
 from it and ends with the same weights, bit for bit on the CPU, as a run that never stopped. A finished run
 deletes it (its optimizer state is 3x the weights), so a run started again after it finished starts from scratch;
-so does one whose checkpoint was written by other code (see `lineage`) or for another specification.
+so does one whose checkpoint was written by other code (see `lineage`) or in an older format. A checkpoint of
+another specification, or one whose contents are not what this run saves (`checkpoints`), is refused; so is a
+directory holding a finished run of another specification (`runfiles`).
 A run trained as a replicate of a batched job (gradguess.batched) writes the same files through the same code
 (runfiles.RunFiles), its checkpoint in the same format: either way resumes the other's.
 """
@@ -119,17 +121,22 @@ def train(spec: RunSpec, seed: int, out_dir: str | Path, runtime: Runtime | None
     data_gen, guess_gen, aug_gen = gens.values()
 
     files = RunFiles(spec, seed, out_dir, runtime, device, checkpoint)
-    files.start()
     shape = tuple(data.x_train.shape[1:])
+    n = len(data.x_train)
+    steps_per_epoch = math.ceil(n / spec.batch_size)
+    stop = spec.epochs if until_epoch is None else min(until_epoch, spec.epochs)
 
     def weights():
         return models.weights_record(model, spec.model, shape, data.num_classes, seed)
 
     start_epoch, step = 1, 0
     monitor = files.monitor
-    state = files.find_state(until_epoch, resume_from)
+    files.claim(chunk=stop < spec.epochs)  # nothing is written before the directory and the checkpoint are checked
+    state = files.find_state(files.expect(weights(), trainable.values(), gens, steps_per_epoch), until_epoch,
+                             resume_from)
+    files.start(fresh=state is None)
     if state is not None:
-        model.load_state_dict(state["weights"]["state"], strict=False)
+        model.load_state_dict(state["weights"]["state"], strict=False)  # checked: exactly the trainable tensors
         optimizer.load_state_dict(state["optimizer"])
         step, start_epoch = files.restore(state, gens)
     else:
@@ -137,8 +144,6 @@ def train(spec: RunSpec, seed: int, out_dir: str | Path, runtime: Runtime | None
         if snapshot_dir is not None:
             io.torch_save(weights(), Path(snapshot_dir) / "epoch_0000.pt")
 
-    n = len(data.x_train)
-    steps_per_epoch = math.ceil(n / spec.batch_size)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -146,7 +151,6 @@ def train(spec: RunSpec, seed: int, out_dir: str | Path, runtime: Runtime | None
                    desc=f"{spec.method.name} {spec.arch} {spec.dataset}", unit="step", dynamic_ncols=True)
 
     status, began, saved_at = "completed", time.time(), time.time()
-    stop = spec.epochs if until_epoch is None else min(until_epoch, spec.epochs)
 
     def save_state(path, epoch):
         io.torch_save(files.state(epoch, step, optimizer.state_dict(), weights(), gens), path)

@@ -18,7 +18,8 @@ from typing import Callable
 
 import torch
 
-from gradguess import catalog
+from gradguess import catalog, checkpoints
+from gradguess.checkpoints import Damaged
 from gradguess.errors import CheckpointError
 from gradguess.io import read_checkpoint, torch_save
 from gradguess.models.sites import Sites
@@ -102,17 +103,37 @@ def load(path, device) -> torch.nn.Module:
 
 
 def _from_record(obj: dict, path) -> torch.nn.Module:
+    """The model a weights record names, once its tensors are checked against it (names, shapes, dtypes): read off
+    the model built on the meta device first, so a record naming a huge model allocates nothing."""
     try:
-        model = build(Part.from_dict("model", obj["model"]), obj["input_shape"], obj["num_classes"], obj["seed"])
-    except (KeyError, ValueError) as exc:
-        raise CheckpointError(f"{path} names a model that cannot be built here ({exc})") from exc
-    missing, unexpected = model.load_state_dict(obj["state"], strict=False)
-    frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
-    missing = [k for k in missing if k not in frozen]
-    if missing or unexpected:
-        raise CheckpointError(f"{path} does not fit the {obj['model']['name']} it names (missing {missing}, "
-                              f"unexpected {unexpected})")
+        part = Part.from_dict("model", obj["model"])
+        shape, classes, seed = obj["input_shape"], obj["num_classes"], obj["seed"]
+        if not (isinstance(shape, list) and 1 <= len(shape) <= 4 and all(_positive(s) for s in shape)):
+            raise Damaged("input_shape", f"is {shape!r}, not a list of 1 to 4 positive integers")
+        for key, ok in (("num_classes", _positive(classes)), ("seed", _integer(seed))):
+            if not ok:
+                raise Damaged(key, f"is {obj[key]!r}, not a {'positive ' * (key == 'num_classes')}integer")
+        with torch.device("meta"):
+            expected = checkpoints.template(_state(build(part, shape, classes, seed)))
+    except Damaged as exc:
+        raise CheckpointError(f"{path} is not a weights record: {exc}") from None
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"{path} names a model that cannot be built here ({type(exc).__name__}: {exc})") from exc
+    try:
+        checkpoints.tensors(obj.get("state"), expected, "state")
+    except Damaged as exc:
+        raise CheckpointError(f"{path} does not fit the {part.name} it names: {exc}") from None
+    model = build(part, shape, classes, seed)
+    model.load_state_dict(obj["state"], strict=False)  # checked: exactly its trainable tensors (frozen ones built)
     return model
+
+
+def _integer(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _positive(value) -> bool:
+    return _integer(value) and value > 0
 
 
 load_model = load  # the analyses' name for it

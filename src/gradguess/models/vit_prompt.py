@@ -63,6 +63,7 @@ from timm.models.vision_transformer import VisionTransformer
 from torch import Tensor, nn
 from torch.func import jvp
 
+from gradguess import checkpoints
 from gradguess.errors import CheckpointError
 from gradguess.models.mixer import layer_norm_backward
 from gradguess.models.sites import Sites, output_error
@@ -264,14 +265,13 @@ def from_checkpoint(obj: dict, device="cpu", weights=None, where: str = "checkpo
         raise CheckpointError(f"{where} was trained on backbone weights with sha256 {recorded}, "
                               f"but {options['weights']} has {model.options['weights_sha256']}")
     state = obj["state"]
-    full = any(k.startswith("backbone.") for k in state)
-    try:
-        missing, unexpected = model.load_state_dict(state, strict=False)
-    except RuntimeError as exc:  # a shape mismatch
-        raise CheckpointError(f"{where} does not fit the prompted ViT its options describe ({exc})") from exc
-    missing = [k for k in missing if full or not k.startswith("backbone.")]
-    if missing or unexpected:
-        raise CheckpointError(f"{where} does not fit this prompted ViT (missing {missing}, unexpected {unexpected})")
+    full = isinstance(state, dict) and any(str(k).startswith("backbone.") for k in state)
+    try:  # names, shapes and dtypes, as models.load checks a weights record
+        checkpoints.tensors(state, checkpoints.template(model.state_dict() if full else model.trainable_state()),
+                            "state")
+    except checkpoints.Damaged as exc:
+        raise CheckpointError(f"{where} does not fit the prompted ViT its options describe: {exc}") from None
+    model.load_state_dict(state, strict=False)
     return model.to(device)
 
 
