@@ -23,4 +23,4 @@ rule cleanup:
     container:
         config["container"]
     shell:
-        "echo {params.keep} | python -m gradguess clean --tree {params.tree:q} --keep - 2>&1 | tee {log}"
+        "echo {params.keep} | python -m gradguess clean --tree {params.tree:q} --keep - 2>&1 | tee {log:q}"
