@@ -186,8 +186,3 @@ def configfiles():
 def result_config():
     """The config minus how jobs ran (execution, resources, container): what the artifacts depend on."""
     return {k: v for k, v in config.items() if k not in ("execution", "resources", "container")}
-
-
-def current_checkpoint_digests():
-    """The checkpoints this config would resume from: one per configured run and trajectory."""
-    return " ".join(sorted({s.digest() for s in [*PLAN.runs.values(), *PLAN.trajectories.values()]}))
