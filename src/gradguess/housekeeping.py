@@ -4,9 +4,9 @@ Never a result: only files named `checkpoint*.pt` and the `.NAME.*.tmp` files th
 job is killed mid-write. Never while Snakemake works on the tree: the `cleanup` rule has no outputs, so Snakemake's
 own lock does not keep it from a running job, and a job training several seeds keeps each finished seed's final
 checkpoint until all are done (train.train_seeds): deleting it then makes a killed job train that seed again.
-So cleaning refuses while a Snakemake lock (`.snakemake/locks/`) names a file under the tree, and keeps every
-checkpoint of a job whose outputs are not all there or that Snakemake marks incomplete (`.snakemake/incomplete/`:
-running, or killed).
+So cleaning refuses while any Snakemake lock is held in the working directory (`.snakemake/locks/`), and keeps
+every checkpoint of a job whose outputs are not all there or that Snakemake marks incomplete
+(`.snakemake/incomplete/`: running, or killed).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ SNAKEMAKE = Path(".snakemake")  # Snakemake's state, in the working directory it
 
 
 class TreeInUse(GradguessError):
-    """A Snakemake lock names files under the tree: a run is using it (or was killed without unlocking)."""
+    """A Snakemake lock is held where cleanup runs: a run is going on (or was killed without unlocking)."""
 
 
 def expected(plan) -> tuple[set[str], dict[str, list[str]]]:
@@ -131,8 +131,8 @@ def clean(tree: str | Path, keep_digests: set[str] | None = None, dry_run: bool 
     - a temporary file of a write that was killed (older than an hour: not one in progress).
 
     Nothing of a job Snakemake marks incomplete (in `state`, the .snakemake directory of the working directory),
-    and nothing at all while a Snakemake lock names a file under `tree` (TreeInUse). A `tree` that is not a
-    directory is an error (a mistyped path or preset), not "nothing to delete".
+    and nothing at all while a Snakemake lock is held there (TreeInUse). A `tree` that is not a directory is an
+    error (a mistyped path or preset), not "nothing to delete".
     """
     tree, state = Path(tree), Path(state)
     if not tree.is_dir():
@@ -163,8 +163,8 @@ def clean(tree: str | Path, keep_digests: set[str] | None = None, dry_run: bool 
 def plan(tree: str | Path, keep_digests: set[str] | None = None, units: dict[str, list[str]] | None = None,
          state: str | Path = SNAKEMAKE) -> str:
     """What `clean` would delete under `tree`, one line a file, for `snakemake cleanup -n` to show. While a lock
-    names the tree it raises TreeInUse: the rule works this out when Snakemake plans the job, so a refused
-    cleanup stops before Snakemake takes (and, on its way out, clears) locks of its own."""
+    is held it raises TreeInUse: the rule works this out when Snakemake plans the job, so a refused cleanup stops
+    before this Snakemake locks anything (on its way out it would delete every lock, the running job's too)."""
     tree = Path(tree)
     if not tree.is_dir():
         return f"{tree} does not exist: nothing to clean (is this the preset you meant?)"
