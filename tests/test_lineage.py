@@ -98,10 +98,11 @@ def test_cleanup_keeps_results_and_resumable_checkpoints(tmp_path):
     fresh.write_text("writing")
     stale.write_text("killed")
     os.utime(stale, (time.time() - 7200, time.time() - 7200))
-    listed = housekeeping.clean(tmp_path, keep_digests={"bbbbbbbbbb"}, dry_run=True)
+    state = tmp_path / ".snakemake"  # this test's own: no Snakemake runs here
+    listed = housekeeping.clean(tmp_path, keep_digests={"bbbbbbbbbb"}, dry_run=True, state=state)
     assert {p.name for p, _ in listed} == {"checkpoint-aaaaaaaaaa.pt", "checkpoint-cccccccccc.pt", stale.name}
     assert (finished / "checkpoint-aaaaaaaaaa.pt").exists()  # a dry run deletes nothing
-    housekeeping.clean(tmp_path, keep_digests={"bbbbbbbbbb"})
+    housekeeping.clean(tmp_path, keep_digests={"bbbbbbbbbb"}, state=state)
     left = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
     assert left == {"a/seed0/metrics.csv", "a/seed0/result.json", "a/seed0/weights.pt", "b/seed0/metrics.csv",
                     "b/seed0/checkpoint-bbbbbbbbbb.pt", f"b/seed0/{fresh.name}"}

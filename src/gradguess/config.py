@@ -28,9 +28,16 @@ def validate(config: dict, schema_path) -> None:
     schema = yaml.safe_load(Path(schema_path).read_text())
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.path))
     if errors:
-        lines = [f"  config key {'.'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}"
+        lines = [f"  config key {'.'.join(str(p) for p in e.absolute_path) or '(top level)'}: {_message(e)}"
                  for e in errors[:5]]
         raise ConfigError("invalid configuration (config.yaml and --configfile presets):\n" + "\n".join(lines))
+
+
+def _message(error) -> str:
+    """jsonschema's message, or the schema's own words where it has them (a path's rule, rather than its regex)."""
+    if isinstance(error.schema, dict) and error.schema.get("errorMessage"):
+        return f"{error.instance!r} {error.schema['errorMessage']}"
+    return error.message
 
 
 def load(files, schema_path=None) -> dict:

@@ -1,7 +1,10 @@
 # `snakemake cleanup --configfile presets/<preset>.yaml` (the target first: --configfile takes every word after
 # it): delete the checkpoints nothing will resume from (finished runs, settings that changed, runs no longer
 # configured) and leftovers of killed writes. Never a result; not part of `all`. `snakemake cleanup -n` lists the
-# files (the rule's message is worked out when the job is planned, so a dry run shows it too).
+# files (the rule's message is worked out when the job is planned, so a dry run shows it too). The rule has no
+# outputs, so Snakemake's lock does not keep it from running jobs: gradguess.housekeeping refuses while a lock names
+# the tree (already when the job is planned, before this Snakemake touches the locks) and keeps every checkpoint
+# of a job that is not finished.
 from gradguess import housekeeping
 
 
@@ -12,8 +15,8 @@ localrules:
 rule cleanup:
     params:
         tree=TREE,
-        keep=current_checkpoint_digests(),
-        plan=lambda wildcards: housekeeping.plan(TREE, set(current_checkpoint_digests().split())),
+        config=json.dumps(result_config(), sort_keys=True),
+        plan=lambda wildcards: housekeeping.plan(TREE, *housekeeping.expected(PLAN)),
     message:
         "cleanup: {params.plan}"
     log:
@@ -23,4 +26,4 @@ rule cleanup:
     container:
         config["container"]
     shell:
-        "echo {params.keep} | python -m gradguess clean --tree {params.tree:q} --keep - 2>&1 | tee {log}"
+        "python -m gradguess clean --tree {params.tree:q} --config-json {params.config:q} 2>&1 | tee {log:q}"

@@ -56,6 +56,11 @@ def data_file(dataset):
     return f"{DATA}/{dataset}.pt"
 
 
+def quoted(paths):
+    """Paths for a shell command built in Python (`{x:q}` quotes only the rule's own placeholders)."""
+    return " ".join(shlex.quote(str(p)) for p in ([paths] if isinstance(paths, (str, Path)) else paths))
+
+
 def source_flag(wildcards):
     source = config["data"]["sources"].get(wildcards.dataset)
     return f"--source {shlex.quote(str(Path(source).resolve()))}" if source else ""
@@ -90,7 +95,7 @@ def train_params():
         "out": lambda wildcards: f"{run(wildcards)}/seed{{seed}}",
         "checkpoint": lambda wildcards: f"{run(wildcards)}/seed{{seed}}/checkpoint-{spec_of(wildcards).digest()}.pt",
         "history": lambda wildcards: f"{run(wildcards)}/history.log",
-        "reference": lambda wildcards, input: (f"--reference-table {input.reference} --reference-from-epoch "
+        "reference": lambda wildcards, input: (f"--reference-table {quoted(input.reference)} --reference-from-epoch "
                                                f"{config['figure1']['average_from_epoch']}" if input.get("reference")
                                                else ""),
         "code": lambda wildcards: job_code("train", spec_of(wildcards)),
@@ -112,7 +117,7 @@ def reference_input(wildcards):
 TRAIN_SHELL = ("OMP_NUM_THREADS={threads} python -m gradguess train --spec {params.spec:q} --data-root"
                " {params.data_root:q} --progress log {params.job} --batch-seeds-on {resources.batch_seeds}"
                " --out {params.out:q} --checkpoint"
-               " {params.checkpoint:q} {params.reference} 2>&1 | tee -a {params.history:q} > {log}")
+               " {params.checkpoint:q} {params.reference} 2>&1 | tee -a {params.history:q} > {log:q}")
 
 
 def run_files(runs, name="result.json"):
@@ -181,8 +186,3 @@ def configfiles():
 def result_config():
     """The config minus how jobs ran (execution, resources, container): what the artifacts depend on."""
     return {k: v for k, v in config.items() if k not in ("execution", "resources", "container")}
-
-
-def current_checkpoint_digests():
-    """The checkpoints this config would resume from: one per configured run and trajectory."""
-    return " ".join(sorted({s.digest() for s in [*PLAN.runs.values(), *PLAN.trajectories.values()]}))

@@ -15,7 +15,7 @@ rule comparison:
     params:
         prefix=prefix_of("md"),
         figures=dirname_of("md"),
-        averaging=lambda wildcards, input: f"--averaging {input.averaging}" if input.averaging else "",
+        averaging=lambda wildcards, input: f"--averaging {quoted(input.averaging)}" if input.averaging else "",
         settings=json.dumps(gplan.measurement_settings(config), sort_keys=True),
         data_root=DATA,  # the data the figures were made from, described per verdict (read, not a dependency)
         preset=preset_name,
@@ -32,4 +32,4 @@ rule comparison:
     shell:
         "python -m gradguess report comparison --figures {params.figures:q} {params.averaging}"
         " --settings {params.settings:q} --data-root {params.data_root:q}"
-        " --out-prefix {params.prefix:q} --preset {params.preset:q} > {log} 2>&1"
+        " --out-prefix {params.prefix:q} --preset {params.preset:q} > {log:q} 2>&1"

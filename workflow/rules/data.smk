@@ -27,4 +27,4 @@ rule prepare_data:
         config["container"]
     shell:
         "python -m gradguess data prepare --dataset {wildcards.dataset} --root {params.root:q} {params.source} {params.limits}"
-        " > {log} 2>&1"
+        " > {log:q} 2>&1"

@@ -44,7 +44,7 @@ rule measure_guesses:
         "OMP_NUM_THREADS={threads} python -m gradguess cosine --checkpoint {params.snapshot:q} --epoch {params.epoch}"
         " --dataset {params.dataset} --data-root {params.root:q} --methods {params.methods} --modes {params.modes}"
         " --batches {params.batches} --batch-size {params.batch_size} --seed {params.seed}"
-        " --out {output.measurements:q} > {log} 2>&1"
+        " --out {output.measurements:q} > {log:q} 2>&1"
 
 
 rule figure1:
@@ -73,6 +73,6 @@ rule figure1:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure1 --measurements {input.measurements} --figure-prefix {params.figure}"
-        " --table-prefix {params.table} --preset {params.preset:q} --average-from-epoch {params.average_from}"
-        " --setting {params.setting:q} > {log} 2>&1"
+        "python -m gradguess report figure1 --measurements {input.measurements:q} --figure-prefix {params.figure:q}"
+        " --table-prefix {params.table:q} --preset {params.preset:q} --average-from-epoch {params.average_from}"
+        " --setting {params.setting:q} > {log:q} 2>&1"

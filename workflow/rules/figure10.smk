@@ -27,4 +27,4 @@ rule figure10:
         config["container"]
     shell:
         "python -m gradguess report figure10 --subspace {input.subspace:q}"
-        " --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"
+        " --out-prefix {params.prefix:q} --preset {params.preset:q} > {log:q} 2>&1"

@@ -25,5 +25,5 @@ rule figure11:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure11 --curves {input.curves} --out-prefix {params.prefix} --preset {params.preset:q}"
-        " > {log} 2>&1"
+        "python -m gradguess report figure11 --curves {input.curves:q} --out-prefix {params.prefix:q} --preset {params.preset:q}"
+        " > {log:q} 2>&1"

@@ -37,7 +37,7 @@ rule measure_subspace:
         config["container"]
     shell:
         "OMP_NUM_THREADS={threads} python -m gradguess subspace --trajectory {params.run:q} --data-root {params.root:q}"
-        " --examples {params.examples} {params.center} --seed {params.seed} --out {output.curves:q} > {log} 2>&1"
+        " --examples {params.examples} {params.center} --seed {params.seed} --out {output.curves:q} > {log:q} 2>&1"
 
 
 rule class_images:
@@ -67,7 +67,7 @@ rule class_images:
     shell:
         "OMP_NUM_THREADS={threads} python -m gradguess class-images --trajectory {params.run:q}"
         " --data-root {params.root:q} --examples {params.examples} {params.center} --seed {params.seed}"
-        " --out {output.images:q} > {log} 2>&1"
+        " --out {output.images:q} > {log:q} 2>&1"
 
 
 rule figure2:
@@ -94,4 +94,4 @@ rule figure2:
         config["container"]
     shell:
         "python -m gradguess report figure2 --subspace {input.subspace:q} --images {input.images:q}"
-        " --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"
+        " --out-prefix {params.prefix:q} --preset {params.preset:q} > {log:q} 2>&1"

@@ -41,7 +41,7 @@ rule average_guesses:
         "OMP_NUM_THREADS={threads} python -m gradguess averaging --checkpoint {params.snapshot:q}"
         " --dataset {params.dataset} --data-root {params.root:q} --methods {params.methods}"
         " --modes {params.modes} --examples {params.examples} --max-guesses {params.max_guesses} --chunk {params.chunk}"
-        " --batch-size {params.batch_size} --out {output.averaging:q} > {log} 2>&1"
+        " --batch-size {params.batch_size} --out {output.averaging:q} > {log:q} 2>&1"
 
 
 rule figure4:
@@ -70,6 +70,6 @@ rule figure4:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure4 --averaging {input.averaging:q} --middle {input.middle}"
-        " --right {input.right} --paper-mode {params.paper_mode} --setting {params.setting:q}"
-        " --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"
+        "python -m gradguess report figure4 --averaging {input.averaging:q} --middle {input.middle:q}"
+        " --right {input.right:q} --paper-mode {params.paper_mode} --setting {params.setting:q}"
+        " --out-prefix {params.prefix:q} --preset {params.preset:q} > {log:q} 2>&1"

@@ -29,5 +29,5 @@ rule figure5:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure5 --top {input.top} --bottom {input.bottom}"
-        " --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"
+        "python -m gradguess report figure5 --top {input.top:q} --bottom {input.bottom:q}"
+        " --out-prefix {params.prefix:q} --preset {params.preset:q} > {log:q} 2>&1"

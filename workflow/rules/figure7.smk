@@ -34,7 +34,7 @@ rule jacobian_spectra:
     shell:
         "OMP_NUM_THREADS={threads} python -m gradguess jacobian --run {params.run:q} --data-root {params.root:q}"
         " --layer {params.layer} --depths {params.depths} --examples {params.examples}"
-        " --out {output.spectra:q} > {log} 2>&1"
+        " --out {output.spectra:q} > {log:q} 2>&1"
 
 
 rule figure7:
@@ -61,5 +61,5 @@ rule figure7:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure7 --runs {input.runs} --spectra {input.spectra:q} --jacobian {params.jacobian:q}"
-        " --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"
+        "python -m gradguess report figure7 --runs {input.runs:q} --spectra {input.spectra:q} --jacobian {params.jacobian:q}"
+        " --out-prefix {params.prefix:q} --preset {params.preset:q} > {log:q} 2>&1"

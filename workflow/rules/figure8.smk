@@ -27,5 +27,5 @@ rule figure8:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure8 --runs {input.runs} --out-prefix {params.prefix}"
-        " --preset {params.preset:q} > {log} 2>&1"
+        "python -m gradguess report figure8 --runs {input.runs:q} --out-prefix {params.prefix:q}"
+        " --preset {params.preset:q} > {log:q} 2>&1"

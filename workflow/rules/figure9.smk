@@ -29,7 +29,7 @@ if PLAN.lists.get("vit_weights"):  # planned: weights named and a data set to tu
             config["container"]
         shell:
             "python -m gradguess weights --source {params.source:q} --vit {params.vit:q} --image {params.image}"
-            " --out {output.weights:q} > {log} 2>&1"
+            " --out {output.weights:q} > {log:q} 2>&1"
 
 
 rule figure9:
@@ -55,5 +55,5 @@ rule figure9:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure9 --runs {input.runs} --out-prefix {params.prefix}"
-        " --preset {params.preset:q} > {log} 2>&1"
+        "python -m gradguess report figure9 --runs {input.runs:q} --out-prefix {params.prefix:q}"
+        " --preset {params.preset:q} > {log:q} 2>&1"

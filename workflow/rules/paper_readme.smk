@@ -31,5 +31,5 @@ rule paper_readme:
     container:
         config["container"]
     shell:
-        "python -m gradguess report readme --out {output.readme} --config-out {output.config} --config-json {params.config:q}"
-        " --configfiles {params.configfiles} --artifacts {input.artifacts} > {log} 2>&1"
+        "python -m gradguess report readme --out {output.readme:q} --config-out {output.config:q} --config-json {params.config:q}"
+        " --configfiles {params.configfiles} --artifacts {input.artifacts:q} > {log:q} 2>&1"

@@ -18,4 +18,4 @@ rule plan:
     container:
         config["container"]
     shell:
-        "python -m gradguess plan --config-json {params.config:q} --out {output.tsv:q} > {log} 2>&1"
+        "python -m gradguess plan --config-json {params.config:q} --out {output.tsv:q} > {log:q} 2>&1"

@@ -29,5 +29,5 @@ rule table1:
     container:
         config["container"]
     shell:
-        "python -m gradguess report table1 --adam {input.adam} --augment {input.augment}"
-        " --augment-long {input.augment_long} --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"
+        "python -m gradguess report table1 --adam {input.adam:q} --augment {input.augment:q}"
+        " --augment-long {input.augment_long:q} --out-prefix {params.prefix:q} --preset {params.preset:q} > {log:q} 2>&1"

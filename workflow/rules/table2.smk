@@ -25,7 +25,7 @@ rule gather_runs:
     container:
         config["container"]
     shell:
-        "python -m gradguess report gather --results {input.results} --runs {output.runs} --curves {output.curves} > {log} 2>&1"
+        "python -m gradguess report gather --results {input.results:q} --runs {output.runs:q} --curves {output.curves:q} > {log:q} 2>&1"
 
 
 rule table2:
@@ -49,4 +49,4 @@ rule table2:
     container:
         config["container"]
     shell:
-        "python -m gradguess report table2 --runs {input.runs} --out-prefix {params.prefix} --preset {params.preset:q} > {log} 2>&1"
+        "python -m gradguess report table2 --runs {input.runs:q} --out-prefix {params.prefix:q} --preset {params.preset:q} > {log:q} 2>&1"

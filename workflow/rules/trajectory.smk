@@ -43,4 +43,4 @@ rule capture_trajectory:
     shell:
         "OMP_NUM_THREADS={threads} python -m gradguess train --spec {params.spec:q} --data-root {params.data_root:q}"
         " --progress log --out {params.out:q} --snapshot-dir {params.snapshots:q} --checkpoint {params.checkpoint:q}"
-        " 2>&1 | tee -a {params.history:q} > {log}"
+        " 2>&1 | tee -a {params.history:q} > {log:q}"
