@@ -83,9 +83,9 @@ def prepare(
         origin += f", first {len(y_test)} test examples"
     data = {
         "x_train": to_uint8(x_train),
-        "y_train": to_labels(y_train),
+        "y_train": to_labels(y_train, f"the training labels from {origin}"),
         "x_test": to_uint8(x_test),
-        "y_test": to_labels(y_test),
+        "y_test": to_labels(y_test, f"the test labels from {origin}"),
         "num_classes": NUM_CLASSES[dataset],
         "dataset": dataset,
         "source": origin,
