@@ -108,7 +108,9 @@ class Npz:
                         raise self.error(f"{where} is truncated: {done:,} of {member.nbytes:,} bytes")
                     view[done:done + len(chunk)] = chunk
                     done += len(chunk)
-                if stream.read(1):  # reading to the end also checks the member's CRC
+                # To its end (zipfile stops at the size the zip declares, checked above), so that zipfile checks
+                # the CRC: a stream that goes on fails it.
+                if stream.read(1):
                     raise self.error(f"{where} holds more than the {member.nbytes:,} bytes its header declares")
         except Exception as e:
             if isinstance(e, self.error):
