@@ -29,11 +29,11 @@ from gradguess.data import DataError
 MIB = 1 << 20
 
 
-def refused(call, *needles, most_mib: int = 8) -> str:
-    """`call` raises a DataError naming each of `needles`, having allocated less than `most_mib` MiB."""
+def refused(call, *needles, most_mib: int = 8, error: type[Exception] = DataError) -> str:
+    """`call` raises `error` naming each of `needles`, having allocated less than `most_mib` MiB."""
     tracemalloc.start()
     try:
-        with pytest.raises(DataError) as err:
+        with pytest.raises(error) as err:
             call()
         peak = tracemalloc.get_traced_memory()[1]
     finally:
