@@ -81,7 +81,7 @@ def integer_labels(values: Any, where: str) -> np.ndarray:
         bad = ~np.isfinite(y) | (np.abs(y) > 2.0 ** 53)
         bad[~bad] = y[~bad] != np.round(y[~bad])
         if bad.any():
-            raise DataError(f"{where}: label {y[bad][0]!r} is not a whole number; labels are class numbers, "
+            raise DataError(f"{where}: label {float(y[bad][0])} is not a whole number; labels are class numbers, "
                             "and a fraction is refused rather than truncated")
         return y.astype(np.int64)
     raise DataError(f"{where}: labels have dtype {y.dtype} (first: {show(y[0]) if len(y) else 'none'}), "

@@ -118,10 +118,11 @@ class _Reader:
             kind, count, data, pos = self.tag(pos, end)
             length = struct.unpack_from(self.order + "i", self.buf, data)[0] if count == 4 else 0
             kind, count, _, pos = self.tag(pos, end)
-            if not 0 < length <= MAT_NAME or count % length:
-                self.fail("a struct without field names")
-            fields = count // length
-        if n * fields * 8 > end - pos:  # every element takes a tag at least: scipy allocates n x fields first
+            if count and (not 0 < length <= MAT_NAME or count % length):
+                self.fail("a struct whose field names do not parse")
+            fields = count // length if count else 0
+        # every element takes a tag at least: scipy allocates n x fields of them before reading one
+        if n * fields * 8 > end - pos or (fields == 0 and n > 1):
             self.fail(f"{n:,} x {fields} elements declared in {end - pos:,} bytes")
         for _ in range(n * fields):
             kind, count, data, pos = self.tag(pos, end)
