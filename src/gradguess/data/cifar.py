@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from gradguess.data.core import Arrays, DataError, integer_labels, show
+from gradguess.data.core import Arrays, DataError
 from gradguess.data.limits import CIFAR_ROW, CIFAR_ROWS, NPZ_EXAMPLES
 from gradguess.data.npz import Npz
 from gradguess.data.pickles import unpickle
+from gradguess.data.untrusted import integer_labels, show
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 

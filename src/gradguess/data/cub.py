@@ -14,8 +14,9 @@ from pathlib import Path
 
 from gradguess.catalog import NUM_CLASSES
 from gradguess.data import images
-from gradguess.data.core import Arrays, DataError, open_regular
+from gradguess.data.core import Arrays, DataError
 from gradguess.data.limits import ANNOTATION_TEXT_BYTES
+from gradguess.data.untrusted import open_regular
 
 FILES = ("images.txt", "image_class_labels.txt", "train_test_split.txt")
 GET = ("CUB_200_2011.tgz (1.1 GB) from https://www.vision.caltech.edu/datasets/cub_200_2011/, unpacked; "

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gradguess.data.core import DataError, open_regular
+from gradguess.data.core import DataError
+from gradguess.data.untrusted import open_regular
 from gradguess.data.limits import MAT_DEPTH, MAT_DIMS, MAT_NAME
 
 MI_INT8, MI_INT32, MI_UINT32, MI_MATRIX, MI_COMPRESSED = 1, 5, 6, 14, 15
@@ -46,7 +47,8 @@ class Variable:
 
     @property
     def kind(self) -> str:
-        return f"a {CLASSES.get(self.mclass, f'class {self.mclass}')} array"
+        name = CLASSES.get(self.mclass, f"class {self.mclass}")
+        return f"{'an' if name[0] in 'aeiou' else 'a'} {name} array"
 
 
 class _Reader:

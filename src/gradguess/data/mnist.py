@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gradguess.data.core import Arrays, DataError, find, open_regular
+from gradguess.data.core import Arrays, DataError, find
 from gradguess.data.limits import MNIST_EXAMPLES, MNIST_IMAGE
+from gradguess.data.untrusted import open_regular
 
 MNIST_FILES = (
     "train-images-idx3-ubyte",

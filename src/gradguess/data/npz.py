@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gradguess.data.core import DataError, open_regular
+from gradguess.data.core import DataError
+from gradguess.data.untrusted import open_regular
 from gradguess.data.limits import NPZ_MEMBERS
 
 CHUNK = 16 << 20  # bytes decompressed at a time

@@ -25,7 +25,8 @@ import numpy as np
 from numpy._core.multiarray import _reconstruct, scalar
 from numpy._core.numeric import _frombuffer
 
-from gradguess.data.core import DataError, open_regular
+from gradguess.data.core import DataError
+from gradguess.data.untrusted import open_regular
 from gradguess.data.limits import PICKLE_BYTES_PER_ROW, PICKLE_OPS_PER_ROW, PICKLE_SLACK_BYTES, PICKLE_SLACK_OPS
 
 

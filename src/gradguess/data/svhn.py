@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from gradguess.data import matfile
-from gradguess.data.core import Arrays, DataError, find, integer_labels
+from gradguess.data.core import Arrays, DataError, find
 from gradguess.data.limits import SVHN_EXAMPLES, SVHN_IMAGE
+from gradguess.data.untrusted import integer_labels
 
 
 def _check(path: Path, x: matfile.Variable, y: matfile.Variable) -> None:
