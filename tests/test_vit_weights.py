@@ -1,4 +1,6 @@
 """Backbone weights for the prompted ViT (models/vit_weights.py): every supported format, and clear refusals."""
+import zipfile
+
 import numpy as np
 import pytest
 import torch
@@ -7,6 +9,7 @@ from safetensors.torch import save_file
 from gradguess.errors import CheckpointError
 from gradguess.models.vit_prompt import build_vit_prompt
 from gradguess.models.vit_weights import convert_weights
+from test_hostile_data import declare, npy, refused
 
 TINY = dict(patch=8, dim=32, depth=2, heads=2)
 ARCH = dict(image=32, patch=8, dim=32, depth=2, heads=2, mlp_dim=128)
@@ -100,7 +103,7 @@ def test_npz_refusals_name_the_file_and_what_is_wrong(tmp_path, source):
         build_vit_prompt(4, (3, 32, 32), weights=google_npz(source, 2, tmp_path / "extra.npz",
                                                            {"opt/state": np.zeros(1)}), **TINY)
     pickled = google_npz(source, 2, tmp_path / "pickled.npz", {"cls": np.array([NotATensor()], dtype=object)})
-    with pytest.raises(CheckpointError, match=r"pickled\.npz is not a readable \.npz of plain arrays"):
+    with pytest.raises(CheckpointError, match=r"weights file .*pickled\.npz, member cls\.npy: dtype object, not plain"):
         build_vit_prompt(4, (3, 32, 32), weights=pickled, **TINY)
 
 
@@ -146,3 +149,55 @@ def test_the_weights_job_converts_a_users_file_or_writes_a_seeded_random_backbon
     assert main(["weights", "--source", str(tmp_path / "gone.npz"), "--vit", vit, "--image", "3", "32", "32",
                  "--out", str(tmp_path / "x.safetensors")]) == 2  # a clear error, no traceback
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def rewrite_member(path, name: str, blob: bytes, declared: int | None = None):
+    """`path` (a .npz) with member `name` replaced by the raw `blob`, its zip size then set to `declared`."""
+    with zipfile.ZipFile(path) as z:
+        members = {i.filename: z.read(i) for i in z.infolist()}
+    members[name] = blob
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for member, data in members.items():
+            z.writestr(member, data)
+    if declared is not None:
+        declare(path, name, declared)
+    return path
+
+
+@pytest.mark.parametrize("member,shape,needles", [
+    ("cls.npy", (1, 1, 1 << 26), ("wrong shape", "cls (1, 1, 67108864)")),  # 256 MB, checked against the layout
+    ("head/kernel.npy", (32, 1 << 22), ("limits.WEIGHTS_BYTES_FACTOR",)),  # 512 MB in a classifier nothing sizes
+])
+def test_an_npz_whose_headers_claim_gigabytes_is_refused_from_the_headers(tmp_path, source, member, shape, needles):
+    """The check read every array to learn its shape: numpy allocated whatever a header declared."""
+    head = npy(shape, "<f4", body=b"")
+    path = rewrite_member(google_npz(source, 2, tmp_path / "bomb.npz"), member, head + bytes(1024),
+                          len(head) + 4 * int(np.prod(shape)))
+    refused(lambda: build_vit_prompt(4, (3, 32, 32), weights=path, **TINY), path, *needles,
+            error=CheckpointError, most_mib=16)
+
+
+@pytest.mark.parametrize("fmt", ["npz", "safetensors", "pth"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_nan_or_infinite_weights_are_refused_naming_the_tensor_and_file(tmp_path, source, fmt, bad):
+    state = {k: v.clone() for k, v in source.items()}
+    state["blocks.1.mlp.fc2.weight"][3, 5] = bad
+    path = tmp_path / f"damaged.{fmt}"
+    if fmt == "npz":
+        google_npz(state, 2, path)
+    elif fmt == "safetensors":
+        save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+    else:
+        torch.save(state, path)
+    with pytest.raises(CheckpointError, match=r"damaged\.\w+: tensor blocks\.1\.mlp\.fc2\.weight .*holds 1 NaN or inf"):
+        build_vit_prompt(4, (3, 32, 32), weights=path, **TINY)
+
+
+@pytest.mark.parametrize("meta", [{"architecture": "{not json"}, {}])
+def test_a_converted_file_with_unreadable_metadata_is_refused_naming_it(tmp_path, source, meta):
+    path = tmp_path / "backbone.safetensors"
+    save_file({k: v.contiguous() for k, v in source.items()}, str(path),
+              metadata={"format": "gradguess-vit-backbone/1", **meta})
+    with pytest.raises(CheckpointError, match=r"backbone\.safetensors says it is a converted backbone .* no readable "
+                                              r"architecture.*gradguess weights"):
+        build_vit_prompt(4, (3, 32, 32), weights=path, **TINY)

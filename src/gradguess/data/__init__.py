@@ -12,6 +12,9 @@ One module per on-disk format: `mnist` (IDX), `cifar` (python batches through
 a restricted unpickler, or .npz), `svhn` (.mat), `cub`, `cars`, `dogs` (JPEGs
 and their official annotation files, through `images`), `synthetic` (generated),
 `downloads` (torchvision); `core` holds the cache file's layout and checks.
+A user's files are untrusted: `pickles`, `npz` and `matfile` read them within
+the sizes their headers declare, checked against `limits` before allocating;
+`untrusted` opens regular files only and checks labels.
 """
 from gradguess.catalog import DATASETS, NUM_CLASSES, SHAPES, SIZES  # noqa: F401  (re-exported)
 from gradguess.data.core import FORMAT_VERSION, DataError, cache_path  # noqa: F401

@@ -51,7 +51,8 @@ def import_stanford_cars(source: Path, max_train: int | None = None, max_test: i
     classes = images.read_mat(meta, "class_names")["class_names"]
     if len(classes) != NUM_CLASSES["stanford_cars"]:
         raise DataError(f"{meta} names {len(classes)} classes, expected {NUM_CLASSES['stanford_cars']}")
-    train = _listing(folder / "devkit" / "cars_train_annos.mat", folder / "cars_train")
-    test = _listing(folder / "cars_test_annos_withlabels.mat", folder / "cars_test")
-    return (*images.split(train, max_train, "stanford_cars train"),
-            *images.split(test, max_test, "stanford_cars test"))
+    annotations = folder / "devkit" / "cars_train_annos.mat", folder / "cars_test_annos_withlabels.mat"
+    train = _listing(annotations[0], folder / "cars_train")
+    test = _listing(annotations[1], folder / "cars_test")
+    return (*images.split(train, max_train, "stanford_cars", "train", source, annotations[0]),
+            *images.split(test, max_test, "stanford_cars", "test", source, annotations[1]))

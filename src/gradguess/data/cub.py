@@ -9,11 +9,14 @@ The official split: 5,994 training and 5,794 test images, in images.txt's order.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from gradguess.catalog import NUM_CLASSES
 from gradguess.data import images
 from gradguess.data.core import Arrays, DataError
+from gradguess.data.limits import ANNOTATION_TEXT_BYTES
+from gradguess.data.untrusted import open_regular
 
 FILES = ("images.txt", "image_class_labels.txt", "train_test_split.txt")
 GET = ("CUB_200_2011.tgz (1.1 GB) from https://www.vision.caltech.edu/datasets/cub_200_2011/, unpacked; "
@@ -26,9 +29,13 @@ def _table(path: Path) -> dict[int, str]:
         raise DataError(f"missing annotation file {path}")
     table = {}
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with open_regular(path) as f:
+            if os.fstat(f.fileno()).st_size > ANNOTATION_TEXT_BYTES:
+                raise DataError(f"{path} is larger than the {ANNOTATION_TEXT_BYTES:,} bytes an annotation table "
+                                "may take (limits.ANNOTATION_TEXT_BYTES)")
+            lines = f.read().decode("utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"cannot read {path}: {e}") from None  # see cifar.unpickle
+        raise DataError(f"cannot read {path}: {e}") from None  # see pickles.unpickle
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -66,5 +73,5 @@ def import_cub200(source: Path, max_train: int | None = None, max_test: int | No
     image_dir = folder / "images"
     listing = {flag: [(images.inside(image_dir, paths[i], folder / FILES[0]), labels[i])
                       for i in ids if splits[i] == flag] for flag in ("1", "0")}
-    return (*images.split(listing["1"], max_train, "cub200 train"),
-            *images.split(listing["0"], max_test, "cub200 test"))
+    return (*images.split(listing["1"], max_train, "cub200", "train", source, folder / FILES[2]),
+            *images.split(listing["0"], max_test, "cub200", "test", source, folder / FILES[2]))

@@ -36,5 +36,5 @@ def import_stanford_dogs(source: Path, max_train: int | None = None, max_test: i
         raise DataError(f"missing image directory {image_dir} (from images.tar)")
     train = _listing(source / "train_list.mat", image_dir)
     test = _listing(source / "test_list.mat", image_dir)
-    return (*images.split(train, max_train, "stanford_dogs train"),
-            *images.split(test, max_test, "stanford_dogs test"))
+    return (*images.split(train, max_train, "stanford_dogs", "train", source, source / "train_list.mat"),
+            *images.split(test, max_test, "stanford_dogs", "test", source, source / "test_list.mat"))

@@ -3,8 +3,10 @@
 Their JPEGs are decoded once, at preparation, into uint8 [N, 3, 224, 224] for a
 ViT-B/16: training then only indexes tensors. Annotation files and images come
 from users, so they are untrusted: names listed in them must stay inside the
-image folder, images must be JPEGs (PIL's other decoders are never reached),
-and .mat files are read with scipy (no pickle, no eval).
+image folder (and a symbolic link inside the source directory), a split may list no
+more images than its official one, images must be regular files (a FIFO would block
+forever) and JPEGs of at most `limits.IMAGE_PIXELS` (PIL's other decoders are never
+reached), and .mat files are read through `matfile` (bounded; no pickle, no eval).
 """
 from __future__ import annotations
 
@@ -16,7 +18,10 @@ from typing import Sequence
 
 import numpy as np
 
+from gradguess.data import matfile
 from gradguess.data.core import DataError
+from gradguess.data.limits import ANNOTATION_MAT_BYTES, IMAGE_PIXELS, IMAGES_LISTED
+from gradguess.data.untrusted import open_regular
 
 log = logging.getLogger("gradguess.data")
 
@@ -55,12 +60,17 @@ def decode(path: Path) -> np.ndarray:
     from PIL import Image
 
     try:
-        with Image.open(path, formats=("JPEG",)) as img:
+        with open_regular(path) as f, Image.open(f, formats=("JPEG",)) as img:
+            if img.width * img.height > IMAGE_PIXELS:  # its header's size: nothing decoded yet
+                raise DataError(f"image {path} is {img.width} x {img.height} pixels, more than the "
+                                f"{IMAGE_PIXELS:,} an image may have (limits.IMAGE_PIXELS): refused before decoding it")
             rgb = resize_crop(img.convert("RGB"))
     except FileNotFoundError:
         raise DataError(f"missing image {path}") from None
+    except DataError:
+        raise
     except Exception as e:  # not a JPEG, truncated, decompression bomb, ...
-        # not chained: see cifar.unpickle
+        # not chained: see pickles.unpickle
         raise DataError(f"cannot decode image {path} (expected a JPEG): {type(e).__name__}: {e}") from None
     return np.asarray(rgb, dtype=np.uint8).transpose(2, 0, 1)
 
@@ -86,25 +96,39 @@ def decode_all(paths: Sequence[Path], what: str) -> np.ndarray:
     return out
 
 
-def split(listing: Listing, keep: int | None, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """Decode the first `keep` (all if None) images of `listing`: images and labels.
+def within(path: Path, root: str, source: Path) -> Path:
+    """`path`, refusing one that leads out of the source directory (`root`: its real path) by a link."""
+    real = os.path.realpath(path)
+    if os.path.commonpath([real, root]) != root:
+        raise DataError(f"image {path} leads to {real}, outside the source directory {source} (a symbolic link "
+                        "out of it): refused")
+    return path
+
+
+def split(listing: Listing, keep: int | None, dataset: str, part: str, source: Path,
+          listed_in: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Decode the first `keep` (all if None) images of `listing` (the `part` split of `dataset`, from
+    `listed_in`, whose images lie in `source`): images and labels.
 
     Only those are decoded, so a small preset does not pay for the whole set.
     """
+    most = IMAGES_LISTED[dataset][part == "test"]
+    if len(listing) > most:
+        raise DataError(f"{listed_in} lists {len(listing):,} {part} images, more than the {most:,} of {dataset}'s "
+                        "official split (limits.IMAGES_LISTED): refused before decoding any")
     listing = listing[:keep] if keep is not None else listing
-    return decode_all([path for path, _ in listing], what), np.array([y for _, y in listing], np.int64)
+    root = os.path.realpath(source)
+    paths = [within(path, root, source) for path, _ in listing]
+    return decode_all(paths, f"{dataset} {part}"), np.array([y for _, y in listing], np.int64)
 
 
 def read_mat(path: Path, *variables: str) -> dict:
-    """A .mat file's `variables`, squeezed (1 x N cells and structs become 1-D), or a DataError naming it."""
-    import scipy.io  # lazily: `import gradguess.data` stays light
-
+    """A .mat file's `variables`, squeezed (1 x N cells and structs become 1-D), or a DataError naming it.
+    Read through `matfile`: each variable decompressed within `limits.ANNOTATION_MAT_BYTES` and checked."""
     if not path.is_file():
         raise DataError(f"missing annotation file {path}")
-    try:
-        mat = scipy.io.loadmat(path, squeeze_me=True)
-    except Exception as e:  # scipy raises ValueError, MatReadError, OSError, ...
-        raise DataError(f"cannot read {path}: {type(e).__name__}: {e}") from None  # see cifar.unpickle
+    mat = matfile.loadmat(path, variables, ANNOTATION_MAT_BYTES, "an annotation file's variable may hold "
+                          "(limits.ANNOTATION_MAT_BYTES)")
     missing = [v for v in variables if v not in mat]
     if missing:
         raise DataError(f"{path} lacks the variable(s) {', '.join(missing)}")

@@ -8,6 +8,7 @@ from gradguess.catalog import NUM_CLASSES
 from gradguess.data import cars, cifar, cub, dogs, downloads, mnist, svhn
 from gradguess.data.core import FORMAT_VERSION, DataError, cache_path, to_labels, to_uint8, validate
 from gradguess.data.synthetic import synthetic
+from gradguess.data.untrusted import integer_labels
 from gradguess.io import torch_save
 
 # Each importer reads one data set's official files from a local directory.
@@ -83,9 +84,9 @@ def prepare(
         origin += f", first {len(y_test)} test examples"
     data = {
         "x_train": to_uint8(x_train),
-        "y_train": to_labels(y_train),
+        "y_train": to_labels(integer_labels(y_train, f"the training labels from {origin}")),
         "x_test": to_uint8(x_test),
-        "y_test": to_labels(y_test),
+        "y_test": to_labels(integer_labels(y_test, f"the test labels from {origin}")),
         "num_classes": NUM_CLASSES[dataset],
         "dataset": dataset,
         "source": origin,

@@ -3,18 +3,20 @@
 Compute nodes are offline, so the weights come from a file the user names. Such a file is untrusted input:
 
 - `.npz`, as Google released ViT-B/16 ImageNet-21k (`ViT-B_16.npz`, the JAX/Flax layout:
-  `Transformer/encoderblock_{i}/MultiHeadDotProductAttention_1/query/kernel`, ...). Read with numpy's
-  `allow_pickle=False` (an object array is refused), checked name by name and shape by shape against the
-  layout a backbone of the requested size must have, then mapped onto timm's names by timm's own loader
-  (`VisionTransformer.load_pretrained`, which opens it with `allow_pickle=False` too).
+  `Transformer/encoderblock_{i}/MultiHeadDotProductAttention_1/query/kernel`, ...). Each array's name, shape
+  and dtype are read from its `.npy` header alone (`data.npz`: no array is decompressed, an object array is
+  refused), checked against the layout a backbone of the requested size must have, and only then mapped onto
+  timm's names by timm's own loader (`VisionTransformer.load_pretrained`, `allow_pickle=False` too), which
+  reads just the sizes checked.
 - `.safetensors`: plain tensors by construction; timm's names (`blocks.0.attn.qkv.weight`, ...), as timm's
-  hub files (`timm/vit_base_patch16_224.orig_in21k`) and our canonical file have them.
+  hub files (`timm/vit_base_patch16_224.orig_in21k`) and our canonical file have them. Names and shapes are
+  checked from the header before a tensor is loaded.
 - `.pth` / `.pt` / `.bin`: `torch.load(weights_only=True)` only (tensors and plain containers; any other
   pickled object is refused); timm's names, optionally inside {"model": ...} or {"state_dict": ...}.
 
 A pre-training classifier in the file (`head/*`, `pre_logits/*` in Google's file, `head.*` in timm's) is
 dropped: prompt tuning brings its own head. Anything else missing, unexpected or of the wrong shape stops
-with an error naming the file and the offending names.
+with an error naming the file and the offending names; so does a NaN or infinite weight (naming the tensor).
 
 `convert_weights(src, dst, ...)` writes the canonical file: a `.safetensors` of the backbone's state dict
 (timm names) whose metadata records the architecture it was checked against and the source's name and
@@ -26,11 +28,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from gradguess.data.limits import WEIGHTS_BYTES_FACTOR
 from gradguess.errors import CheckpointError, load_failure
 from gradguess.io import atomic_path
 
@@ -86,29 +90,42 @@ def _problems(path, found: dict[str, tuple], expected: dict[str, tuple], arch: d
 def _read_npz(path: Path, arch: dict) -> dict[str, Tensor]:
     from timm.models.vision_transformer import VisionTransformer
 
-    import numpy as np
+    from gradguess.data.npz import Npz
 
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            found = {k: npz[k].shape for k in npz.files}  # reading each array refuses object (pickled) arrays
-    except Exception as exc:  # `from None`: a user's file, nothing of ours to delete and re-make
-        raise CheckpointError(f"weights file {path} is not a readable .npz of plain arrays "
-                              f"({type(exc).__name__}: {exc})") from None
-    _problems(path, found, google_layout(arch), arch)
+    with Npz(path, CheckpointError, f"weights file {path}") as npz:
+        members = npz.members  # each array's shape and dtype, from its header: nothing loaded yet
+    layout = google_layout(arch)
+    _problems(path, {k: m.shape for k, m in members.items()}, layout, arch)
+    odd = sorted(k for k in layout if members[k].dtype.kind != "f")
+    if odd:
+        raise CheckpointError(f"weights file {path}: {odd[0]} has dtype {members[odd[0]].dtype}, expected floats")
+    declared = sum(m.nbytes for m in members.values())  # the classifier's arrays too, which no check above sizes
+    most = WEIGHTS_BYTES_FACTOR * 4 * sum(math.prod(shape) for shape in layout.values())
+    if declared > most:
+        raise CheckpointError(f"weights file {path} declares {declared:,} bytes of arrays, more than the {most:,} "
+                              f"({WEIGHTS_BYTES_FACTOR} x the backbone in float32: limits.WEIGHTS_BYTES_FACTOR) "
+                              "a backbone's file may hold")
     skeleton = VisionTransformer(**_timm_kwargs(arch), weight_init="skip")
-    skeleton.load_pretrained(str(path))  # timm's name mapping (transposes, q/k/v into qkv); shapes checked above
+    skeleton.load_pretrained(str(path))  # timm's name mapping (transposes, q/k/v into qkv); reads the sizes checked
     return skeleton.state_dict()
 
 
-def _read_tensors(path: Path) -> dict[str, Tensor]:
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+def _read_safetensors(path: Path, expected: dict[str, tuple], arch: dict) -> dict[str, Tensor]:
+    from safetensors import safe_open
 
-        try:
-            return load_file(str(path), device="cpu")
-        except Exception as exc:
-            raise CheckpointError(f"weights file {path} is not a readable safetensors file "
-                                  f"({type(exc).__name__}: {exc})") from None
+    try:
+        with safe_open(str(path), framework="pt") as f:  # the header (names, shapes, metadata): nothing loaded yet
+            _problems(path, {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}, expected, arch)
+            _check_metadata(path, f.metadata() or {}, arch)
+            return {k: f.get_tensor(k) for k in expected}
+    except CheckpointError:
+        raise
+    except Exception as exc:
+        raise CheckpointError(f"weights file {path} is not a readable safetensors file "
+                              f"({type(exc).__name__}: {exc})") from None
+
+
+def _read_torch(path: Path) -> dict[str, Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # in our words: PyTorch's own text advises the unsafe way to load it
@@ -122,6 +139,17 @@ def _read_tensors(path: Path) -> dict[str, Tensor]:
     return obj
 
 
+def _check_finite(path: Path, state: dict[str, Tensor], names) -> None:
+    """A pre-trained backbone holds numbers: NaN or infinity means a damaged (or diverged) file."""
+    for name in names:
+        t = state[name]
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            bad = int((~torch.isfinite(t)).sum())
+            named = f"{name} (timm's name for it)" if path.suffix == ".npz" else name
+            raise CheckpointError(f"weights file {path}: tensor {named} holds {bad:,} NaN or infinite value(s) "
+                                  f"of {t.numel():,}: refused")
+
+
 def read_backbone_state(path, backbone: nn.Module) -> dict[str, Tensor]:
     """A state dict for `backbone` (timm names) from a weights file of any supported format, checked."""
     path = Path(path)
@@ -133,22 +161,26 @@ def read_backbone_state(path, backbone: nn.Module) -> dict[str, Tensor]:
     arch = architecture(backbone)
     if path.suffix == ".npz":
         state = _read_npz(path, arch)
+    elif path.suffix == ".safetensors":
+        state = _read_safetensors(path, expected, arch)
     else:
-        state = _read_tensors(path)
+        state = _read_torch(path)
         _problems(path, {k: tuple(v.shape) for k, v in state.items()}, expected, arch)
-        _check_metadata(path, arch)
+    _check_finite(path, state, expected)
     return {k: state[k].to(torch.float32) for k in expected}
 
 
-def _check_metadata(path: Path, arch: dict) -> None:
+def _check_metadata(path: Path, meta: dict, arch: dict) -> None:
     """A canonical file says which architecture it was checked against: it must be this one."""
-    if path.suffix != ".safetensors":
+    if meta.get("format") != FORMAT:
         return
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
-    if meta.get("format") == FORMAT and json.loads(meta["architecture"]) != arch:
+    try:
+        found = json.loads(meta["architecture"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"weights file {path} says it is a converted backbone ({FORMAT}) but its metadata "
+                              f"holds no readable architecture ({type(exc).__name__}: {exc}); convert the original "
+                              "weights again with `gradguess weights`") from None
+    if found != arch:
         raise CheckpointError(f"weights file {path} was converted for a ViT with {meta['architecture']}, "
                               f"not {json.dumps(arch, sort_keys=True)}")
 
