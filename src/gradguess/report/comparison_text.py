@@ -42,6 +42,23 @@ def summary(verdicts: pd.DataFrame) -> str:
             f"{c['holds_reduced']} hold and {c['fails_reduced']} do not hold; {c['not_measured']} not measured")
 
 
+def readings(verdicts: pd.DataFrame) -> list[str]:
+    """One line per family of claims (one sentence judged in several of our readings): whether the verdict depends
+    on the reading."""
+    if "family" not in verdicts:
+        return []
+    lines = []
+    judged = verdicts[(verdicts["status"] != claims.NOT_MEASURED) & verdicts["family"].fillna("").ne("")]
+    for family, g in judged.groupby("family", sort=False):
+        if len(g) < 2:
+            continue
+        each = "; ".join(f"{r.status} in {r.variant} (`{r.id}`)" for r in g.itertuples())
+        depends = g["status"].nunique() > 1
+        lines.append(f"**`{family}` {'depends on our reading' if depends else 'is the same in every reading'}**: "
+                     f"{each}" + ("; the paper does not say which it used." if depends else "."))
+    return lines
+
+
 def claims_table(verdicts: pd.DataFrame) -> list[str]:
     lines = ["| claim | at the paper's setting | at a reduced setting | how ours is reduced | measured | data | "
              "the paper's setting | tolerance |", "|---|---|---|---|---|---|---|---|"]
@@ -83,6 +100,7 @@ def markdown(verdicts: pd.DataFrame, nums: pd.DataFrame, arts, data, preset: str
              "setting*, in its own column, with the reduction spelled out; only one with no reduction is a verdict "
              "at the paper's setting. '*' in the paper's setting marks our reading of what the paper does not "
              "state.", "", f"**Claims**: {summary(verdicts)}.", ""]
+    lines += [line for r in readings(verdicts) for line in (r, "")]
     lines += claims_table(verdicts)
     for kind in ("Figure 1", "Table 2", "Table 1"):
         block = nums[nums["kind"] == kind] if not nums.empty else nums
