@@ -95,11 +95,12 @@ def markdown(verdicts: pd.DataFrame, nums: pd.DataFrame, arts, data, preset: str
     lines = [f"# The paper against ours (gradguess preset: {preset})", "",
              "Every claim of the paper we can check, and every number it reports, beside ours. A claim or number "
              "is judged only where this preset measured the paper's own data sets and architectures; anything "
-             "else is *not measured*, and so is a check whose runs never left chance. A verdict reached short of "
-             "the paper's setting (fewer epochs, part of the data, another learning rate, ...) is one *at a reduced "
-             "setting*, in its own column, with the reduction spelled out; only one with no reduction is a verdict "
-             "at the paper's setting. '*' in the paper's setting marks our reading of what the paper does not "
-             "state.", "", f"**Claims**: {summary(verdicts)}.", ""]
+             "else is *not measured*, and so is a check any of whose compared runs never left chance, or that "
+             "compares methods with a run of one seed (a comparison is decided by the spread across seeds). A "
+             "verdict reached short of the paper's setting (fewer epochs or seeds, part of the data, another "
+             "learning rate, ...) is one *at a reduced setting*, in its own column, with the reduction spelled out; "
+             "only one with no reduction is a verdict at the paper's setting. '*' in the paper's setting marks our "
+             "reading of what the paper does not state.", "", f"**Claims**: {summary(verdicts)}.", ""]
     lines += [line for r in readings(verdicts) for line in (r, "")]
     lines += claims_table(verdicts)
     for kind in ("Figure 1", "Table 2", "Table 1"):
