@@ -110,6 +110,19 @@ def test_every_claim_and_number_names_its_seeds():
 
     # Table 2's "mean ± std" implies several seeds: our reading, starred
     assert "seeds 3*" in describe(t2.PAPER) and "seeds 1" in describe(BY_ID["fig1_cosine_100x"].paper)
+    from test_claims import paper_artifacts
+
+    from gradguess.report import comparison
+
+    arts = paper_artifacts()
+    nums = comparison.numbers(arts)
+    compared = nums[nums["status"] == "compared"]
+    assert set(compared["kind"]) == {"Figure 1", "Table 2", "Table 1"}
+    assert compared["paper_setting"].str.contains("seeds").all()
+    # the paper's own Table 2 read over our 3 seeds is at the paper's setting; over 2 it is not
+    two = comparison.numbers({**arts, "table2": arts["table2"].assign(seeds=2)})
+    reductions = two[(two["kind"] == "Table 2") & (two["status"] == "compared")]["reduction"]
+    assert (reductions == "2 of 3 seeds").all() and len(reductions) > 200
 
 
 def test_a_one_seed_comparison_is_not_measured_and_a_one_seed_run_is_a_reduced_setting():
@@ -206,7 +219,7 @@ def test_every_reading_is_starred_in_the_papers_setting():
     # the estimators' readings, named where a claim uses the estimator
     assert "1-layer downstream guess at x_{i+2}" in describe(BY_ID["fig1_one_step_1000x"].paper)
     assert "self-sharpening noise U[0, 1) (torch.rand)*" in describe(BY_ID["self_sharpening"].paper)
-    assert "cosine-matched estimate |g| g_theta" in describe(BY_ID["fig4_momentum"].paper)
+    assert "cosine-matched estimate norm(g) g_theta" in describe(BY_ID["fig4_momentum"].paper)
     # ... built into our code: shown, never a reduction
     assert BY_ID["fig4_momentum"].reduction(claims.Verdict(HOLDS, ours={})) == [
         r for r in reduction(BY_ID["fig4_momentum"].paper, {}) if "cosine-matched" not in r]
@@ -230,6 +243,8 @@ def test_table1_row_c_backprop_is_its_own_run_said_so_beside_the_number(tmp_path
     out = comparison.write(figures, None, settings(), "test", tmp_path / "c").set_index("key")
     row = out.loc["Augmentation (5000 epochs): backprop"]
     assert row["status"] == "compared" and "own run" in row["note"] and "epochs 500*" in row["paper_setting"]
+    # every number names its seeds too: Table 1 prints single values, a comparison needs a spread (our reading, 3)
+    assert "seeds 3*" in row["paper_setting"] and row["reduction"].count("seeds") == 0
 
 
 # ---- 7. a list-valued setting ---------------------------------------------------------------------------------------
@@ -253,6 +268,8 @@ def test_the_readmes_table_of_claims_is_current():
     from gradguess.report.summary import CLAIMS_BEGIN, CLAIMS_END, claims_block
 
     assert all(c.fails_on for c in claims.CLAIMS)
+    # a "|" would be turned into "/" in the Markdown tables (the README's and comparison.md's): "norm(g)", not "|g|"
+    assert not [c.id for c in claims.CLAIMS if "|" in c.tolerance_text + c.fails_on + describe(c.paper)]
     text = README.read_text()
     block = text.split(CLAIMS_BEGIN, 1)[1].split(CLAIMS_END, 1)[0].strip()
     assert block == claims_block(), "run: gradguess report summary --claims --readme README.md"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from gradguess.report.claims.core import (DOWNSTREAM_READING, SEEDS_READ, SPREAD_RULE, TABLE2_ARCHS,
+from gradguess.report.claims.core import (DOWNSTREAM_READING, SEEDS_READ, SPREAD_K, SPREAD_RULE, TABLE2_ARCHS,
                                           UNIFORM_READING, Claim, NotMeasured, Stat, exceeds, in_setting, need,
                                           observed, require_points, require_seeds, run_setting, stat, verdict)
 from gradguess.report.setting import Read, full
@@ -102,7 +102,7 @@ CLAIMS = [
           "error over seeds; directional descent's late mean within {flat:.0%} of its early one (relative: its "
           "cosine is ~3e-4); " + SPREAD_RULE,
           check_sharpening_cosine, SHARPENING, {"share": 0.1, "min_late": 0.3, "rise": 3, "flat": 0.5,
-                                                "points": 10, "k": 2},
+                                                "points": 10, "k": SPREAD_K},
           fails_on="self-sharpening's late cosine below 0.3 or 3x its early one, a rise within 2 SE, or directional's "
                    "cosine changing by more than 50% (e.g. 3e-4 -> 9e-4)"),
     Claim("fig5_sv_power", "We see that when a few singular values dominate, it leads to a lower weight matrix rank "
@@ -112,7 +112,7 @@ CLAIMS = [
           "first-layer effective rank <= -{correlation:g} and with the final cosine >= {correlation:g}; the lowest "
           "power has the smallest cosine rise; the highest power's final cosine above the lowest's by more than "
           "{k:g}x the combined standard error over replicates (one replicate: not measured)", check_sv_power, SV_POWER,
-          {"min_powers": 3, "correlation": 0.7, "points": 3, "k": 2},
+          {"min_powers": 3, "correlation": 0.7, "points": 3, "k": SPREAD_K},
           fails_on="rank correlations weaker than 0.7, the lowest power not the smallest rise, or the highest power's "
                    "final cosine within 2 SE of the lowest's"),
 ]

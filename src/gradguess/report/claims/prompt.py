@@ -1,8 +1,8 @@
 """Figure 9 (A.5): visual prompt tuning of a ViT-B/16 with guessed gradients."""
 from __future__ import annotations
 
-from gradguess.report.claims.core import (PROMPT_DATASETS, SPREAD_RULE, Claim, NotMeasured, Stat, at_chance,
-                                          combined_se, data_of, exceeds, need, observed, verdict)
+from gradguess.report.claims.core import (PROMPT_DATASETS, SPREAD_K, SPREAD_RULE, Claim, NotMeasured, Stat,
+                                          at_chance, combined_se, data_of, exceeds, need, observed, verdict)
 from gradguess.report.setting import Read, full
 
 AUGMENTATION = "random shift <= 4 px and flip"
@@ -58,6 +58,6 @@ CLAIMS = [
           "all fine-tuning datasets (CUB-200, Stanford Cars, Stanford Dogs).", "Figure 9; A.5", ("prompt_tuning",),
           "final test accuracy of W^T above directional descent's on each of the three data sets; both past "
           "{factor:g}x chance (1.5x would be 0.75% on CUB's 200 classes); " + SPREAD_RULE, check_prompt_tuning,
-          PROMPT, {"factor": 10, "k": 2},
+          PROMPT, {"factor": 10, "k": SPREAD_K},
           fails_on="W^T below, or within 2 SE of, directional descent on some data set"),
 ]
