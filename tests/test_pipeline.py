@@ -95,7 +95,7 @@ def test_quick_preset_plans_every_rule(tmp_path):
     out = snakemake(wf, "-n", *QUICK)
     counts = job_counts(out.stdout)
     assert set(counts) == {"all", "prepare_data", "capture_trajectory", "measure_guesses", "figure1", "train",
-                           "gather_runs", "table2", "figure3", "figure11", "average_guesses", "figure4", "figure6",
+                           "train_seed", "gather_runs", "table2", "figure3", "figure11", "average_guesses", "figure4", "figure6",
                            "jacobian_spectra", "figure7", "train_replicates", "figure5", "measure_subspace",
                            "class_images", "figure2", "figure10", "table1", "figure8", "comparison", "paper_readme",
                            "plan", "prepare_weights", "figure9", "total"}
@@ -105,6 +105,8 @@ def test_quick_preset_plans_every_rule(tmp_path):
     # Table 1: 4 LocalMixer methods x 2 rows (row (c) is as long as (b) here: the same runs); Figure 8: W^T
     # without local losses; Figure 9: 3 methods x 2 lrs of prompt tuning, after its one weights file
     assert counts["train"] == DATASETS * METHODS + 5 + 5 + 2 + 8 + 1 + 6 and counts["prepare_weights"] == 1
+    # Table 1 row (c)'s own backprop run: the next seeds, so a job per seed (the whole-run rules train `seeds`)
+    assert counts["train_seed"] == 2
     assert counts["measure_guesses"] == 3             # epochs 0..2 of the trajectory
     # Figure 5: its top runs are Table 2's (monitored); one replicate job per power
     assert counts["train_replicates"] == 2

@@ -64,6 +64,11 @@ def test_the_paper_config_plans_the_papers_runs():
     assert plan.runs[sv[0]].batch_size == 128 and plan.runs[sv[0]].weight_decay == 0.0
     mixer = plan.runs_of("table1", "augment_long")
     assert {plan.runs[r].epochs for r in mixer} == {500, 5000}  # backprop is not trained longer
+    # ... but its cell is a run of its own, not row (b)'s (the paper prints 77.6 there against (b)'s 76.4)
+    rerun = next(r for r in mixer if plan.runs[r].method.name == "backprop")
+    again = next(r for r in plan.runs_of("table1", "augment") if plan.runs[r].method.name == "backprop")
+    assert rerun != again and plan.runs[rerun].seeds == (3, 4, 5) and plan.runs[again].seeds == (0, 1, 2)
+    assert plan.runs[rerun].with_(seeds=(0, 1, 2)) == plan.runs[again]  # row (b)'s setting otherwise
     assert all(plan.runs[r].augment for r in mixer) and not any(plan.runs[r].augment for r in plan.runs_of("table1",
                                                                                                            "adam"))
     assert plan.lists["trajectory"] == "results/paper/trajectories/cifar10/d6-w1024/e50/seed0"
@@ -185,7 +190,8 @@ def test_the_full_config_plans_every_figures_runs():
     plan = build(load())
     counts = {name: len(plan.runs_of(name)) for name in ("table2", "figure6", "figure7")}
     assert counts == {"table2": 112, "figure6": 3 * 4 * 7, "figure7": 8}
-    assert len(plan.runs) == 112 + 5 + (3 * 4 * 7 - 7) + 2 + 1 + 11 + 3 + 8  # every run once
+    # Table 1: 4 methods x 3 rows (row (c)'s backprop a run of its own), Figure 8: 3 more
+    assert len(plan.runs) == 112 + 5 + (3 * 4 * 7 - 7) + 2 + 1 + 12 + 3 + 8  # every run once
     assert len(plan.trajectories) == 11  # Figure 1's, 3 depths x 3 widths, Figure 2 left (MNIST)
 
 

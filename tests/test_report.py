@@ -283,7 +283,7 @@ def test_the_comparison_compares_table1_only_on_the_papers_mixer(tmp_path):
 
     def table1(arch):
         pd.DataFrame([{"row": row, "column": column, "run": f"results/x/runs/cifar10/{arch}/{column}/e5",
-                       "test_acc_mean": value} for row, column, value in
+                       "test_acc_mean": value, "test_acc_std": 0.5, "seeds": 2} for row, column, value in
                       (("adam", "wt", 73.0), ("adam", "ren_et_al", 70.0))]).to_csv(figures / "table1.csv", index=False)
 
     table1("mixer-b2-c16-p16-g2")

@@ -4,7 +4,9 @@ user is shown are the jobs submitted.
 
 A run is one job for all of its seeds (its seeds trained as one batched model where `batching` says so: a
 small MLP's replicates on a GPU), or, where that job would not fit the limit even on its last retry, a job per
-seed, each a chain of chunks of epochs. A seed already trained to its end needs no chunk (`finished`), so a new
+seed, each a chain of chunks of epochs. A run whose seeds are neither the config's `seeds` nor Figure 5's
+replicates (Table 1 row (c)'s own backprop run) also trains a job per seed: the rules that train a whole run declare
+those two seed lists as their outputs. A seed already trained to its end needs no chunk (`finished`), so a new
 limit re-runs nothing finished.
 """
 from __future__ import annotations
@@ -34,6 +36,11 @@ def run_minutes(spec: RunSpec, gpu: bool, attempt: int = 1, calibration=None, se
     return jobsize.spec_minutes(spec, gpu, attempt, calibration, batched=batched(spec, settings, gpu))
 
 
+def whole_seeds(config: Mapping) -> list[tuple[int, ...]]:
+    """The seed lists a whole run's job can train (the outputs of `train` and `train_replicates`, common.smk)."""
+    return [tuple(int(s) for s in config["seeds"]), tuple(range(config["figure5"]["sv_power"]["replicates"]))]
+
+
 def schedule(plan, max_minutes: float, gpu: bool = True, calibration=None,
              settings: Mapping | None = None) -> dict[str, int]:
     """Per run: 0, one job for all of its seeds; n >= 1, one job per seed, each a chain of n chunks of epochs
@@ -42,9 +49,9 @@ def schedule(plan, max_minutes: float, gpu: bool = True, calibration=None,
     (gradguess.calibration; default: the H200's for a GPU, the CPU's otherwise); `settings`: the batching section
     (default: the plan's config's)."""
     settings = plan.config.get("batching") if settings is None else settings
-    out = {}
+    out, whole = {}, whole_seeds(plan.config)
     for path, spec in plan.runs.items():
-        if run_minutes(spec, gpu, LAST_ATTEMPT, calibration, settings) <= max_minutes:
+        if spec.seeds in whole and run_minutes(spec, gpu, LAST_ATTEMPT, calibration, settings) <= max_minutes:
             out[path] = 0
             continue
         chunks = 1

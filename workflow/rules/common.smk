@@ -9,7 +9,7 @@ from pathlib import Path
 
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)  # the library's torch-free modules, from this checkout
-from gradguess import config as gconfig, jobsize, lineage, plan as gplan  # noqa: E402
+from gradguess import config as gconfig, jobsize, lineage, plan as gplan, schedule as gschedule  # noqa: E402
 from gradguess.catalog import DATASETS  # noqa: E402
 from gradguess.config import ConfigError  # noqa: E402
 
@@ -24,8 +24,8 @@ for _warning in PLAN.warnings:
     print(f"gradguess: {_warning}", file=sys.stderr)
 PRESET, TREE, FIGURES, DATA = PLAN.preset, PLAN.tree, PLAN.figures_dir, PLAN.data_root
 FIGURES_ON = PLAN.figures
-SEEDS = [int(s) for s in config["seeds"]]
-REPLICATES = list(range(config["figure5"]["sv_power"]["replicates"]))  # Figure 5's replicate runs' seeds
+# the seed lists a whole run's job trains (gschedule.whole_seeds): a run of other seeds trains a job per seed
+SEEDS, REPLICATES = (list(seeds) for seeds in gschedule.whole_seeds(config))
 
 
 # ------------------------------------------------------------------ the jobs' environment

@@ -42,6 +42,23 @@ def summary(verdicts: pd.DataFrame) -> str:
             f"{c['holds_reduced']} hold and {c['fails_reduced']} do not hold; {c['not_measured']} not measured")
 
 
+def readings(verdicts: pd.DataFrame) -> list[str]:
+    """One line per family of claims (one sentence judged in several of our readings): whether the verdict depends
+    on the reading."""
+    if "family" not in verdicts:
+        return []
+    lines = []
+    judged = verdicts[(verdicts["status"] != claims.NOT_MEASURED) & verdicts["family"].fillna("").ne("")]
+    for family, g in judged.groupby("family", sort=False):
+        if len(g) < 2:
+            continue
+        each = "; ".join(f"{r.status} in {r.variant} (`{r.id}`)" for r in g.itertuples())
+        depends = g["status"].nunique() > 1
+        lines.append(f"**`{family}` {'depends on our reading' if depends else 'is the same in every reading'}**: "
+                     f"{each}" + ("; the paper does not say which it used." if depends else "."))
+    return lines
+
+
 def claims_table(verdicts: pd.DataFrame) -> list[str]:
     lines = ["| claim | at the paper's setting | at a reduced setting | how ours is reduced | measured | data | "
              "the paper's setting | tolerance |", "|---|---|---|---|---|---|---|---|"]
@@ -78,11 +95,13 @@ def markdown(verdicts: pd.DataFrame, nums: pd.DataFrame, arts, data, preset: str
     lines = [f"# The paper against ours (gradguess preset: {preset})", "",
              "Every claim of the paper we can check, and every number it reports, beside ours. A claim or number "
              "is judged only where this preset measured the paper's own data sets and architectures; anything "
-             "else is *not measured*, and so is a check whose runs never left chance. A verdict reached short of "
-             "the paper's setting (fewer epochs, part of the data, another learning rate, ...) is one *at a reduced "
-             "setting*, in its own column, with the reduction spelled out; only one with no reduction is a verdict "
-             "at the paper's setting. '*' in the paper's setting marks our reading of what the paper does not "
-             "state.", "", f"**Claims**: {summary(verdicts)}.", ""]
+             "else is *not measured*, and so is a check any of whose compared runs never left chance, or that "
+             "compares methods with a run of one seed (a comparison is decided by the spread across seeds). A "
+             "verdict reached short of the paper's setting (fewer epochs or seeds, part of the data, another "
+             "learning rate, ...) is one *at a reduced setting*, in its own column, with the reduction spelled out; "
+             "only one with no reduction is a verdict at the paper's setting. '*' in the paper's setting marks our "
+             "reading of what the paper does not state.", "", f"**Claims**: {summary(verdicts)}.", ""]
+    lines += [line for r in readings(verdicts) for line in (r, "")]
     lines += claims_table(verdicts)
     for kind in ("Figure 1", "Table 2", "Table 1"):
         block = nums[nums["kind"] == kind] if not nums.empty else nums

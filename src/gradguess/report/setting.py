@@ -6,8 +6,11 @@ A setting is a dict of fields:
   counts         epochs, steps, trajectory epochs, steps before the snapshot, guesses, examples, seeds,
                  replicates, batches per epoch, cells, learning rates, optimizers, k values: ours below the
                  paper's is a reduction ("1 of 1000 epochs"); more is fine
-  exact          architecture, optimizer, lr, batch size, weight decay, cosine: any difference is named
-A paper value wrapped in `Read(...)` is our reading where the paper does not state it (marked "*").
+  exact          architecture, optimizer, lr, batch size, weight decay, cosine, JVP mode, ...: any difference is
+                 named. A list is a set of values (e.g. the paper's three architectures): ours may be part of it
+A paper value wrapped in `Read(...)` is our reading where the paper does not state it (marked "*"); with
+`fixed=True` it is a reading built into our code (how an estimator builds its guess), the same in every run we
+make: shown with its "*", never compared.
 """
 from __future__ import annotations
 
@@ -18,13 +21,15 @@ from gradguess.catalog import SIZES
 
 COUNTS = ("epochs", "steps", "trajectory epochs", "steps before the snapshot", "guesses", "examples", "seeds",
           "replicates", "batches per epoch", "cells", "learning rates", "optimizers", "k values", "powers")
-EXACT = ("architecture", "optimizer", "lr", "batch size", "weight decay", "cosine", "momentum")
+EXACT = ("architecture", "optimizer", "lr", "batch size", "weight decay", "cosine", "momentum", "JVP mode")
 
 
 @dataclass(frozen=True)
 class Read:
-    """A value the paper does not state: our reading of it (say where from in the claim's source)."""
+    """A value the paper does not state: our reading of it (say where from in the claim's source). `fixed`: a
+    reading our code makes the same way in every run (an estimator's definition): described, never compared."""
     value: object
+    fixed: bool = False
 
 
 def value(v):
@@ -46,6 +51,22 @@ def _same(a, b) -> bool:
     return str(a) == str(b)
 
 
+def _as_set(v) -> list:
+    return sorted({str(x) for x in (v if isinstance(v, (list, tuple)) else [v])})
+
+
+def _part_of(name: str, want, have) -> list[str]:
+    """A list-valued paper setting (several architectures): ours is the same set, part of it, or other values."""
+    want_set, have_set = _as_set(want), _as_set(have)
+    other = [h for h in have_set if h not in want_set]
+    if other:
+        return [f"{name} {_fmt(have)} (paper: {_fmt(want)})"]
+    missing = [w for w in want_set if w not in have_set]
+    if missing:
+        return [f"{len(have_set)} of {len(want_set)} {name}s ({', '.join(have_set)}; not {', '.join(missing)})"]
+    return []
+
+
 def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:g}"
@@ -60,6 +81,8 @@ def reduction(paper: dict, ours: dict) -> list[str]:
     """Each way our setting differs from (falls short of) the paper's, in words; [] at the paper's setting."""
     out = []
     for name, want in paper.items():
+        if isinstance(want, Read) and want.fixed:
+            continue
         want = value(want)
         have = ours.get(name)
         if name == "data":
@@ -84,6 +107,8 @@ def reduction(paper: dict, ours: dict) -> list[str]:
             continue
         if have is None or (isinstance(have, (list, tuple)) and not have):
             out.append(f"{name} not recorded (paper: {_fmt(want)})")
+        elif isinstance(want, (list, tuple)):
+            out += _part_of(name, want, have)
         elif name in COUNTS:
             if _least(have) < want:
                 out.append(f"{_fmt(_least(have))} of {_fmt(want)} {name}")

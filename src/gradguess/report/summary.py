@@ -1,6 +1,7 @@
 """A preset's comparison, summarised for the repository's README: the counts and every judged claim with its
 setting. `gradguess report summary --comparison paper_figures/laptop/comparison.csv --readme README.md` rewrites
-the block between the README's markers, so the README's verdicts are never written by hand."""
+the block between the README's markers, so the README's verdicts are never written by hand; `--claims` rewrites
+the table of every claim's check and what would make it fail."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,8 +9,10 @@ from pathlib import Path
 import pandas as pd
 
 from gradguess import io
+from gradguess.report.comparison_text import readings
 
 BEGIN, END = "<!-- comparison:{preset}:begin -->", "<!-- comparison:{preset}:end -->"
+CLAIMS_BEGIN, CLAIMS_END = "<!-- claims:begin -->", "<!-- claims:end -->"
 
 
 def block(comparison: pd.DataFrame) -> str:
@@ -33,20 +36,40 @@ def block(comparison: pd.DataFrame) -> str:
         at_paper = f"**{r.status}**" if r.setting == "paper" else ""
         reduced = f"**{r.status}**" if r.setting == "reduced" else ""
         lines.append(f"| `{r.id}` | {at_paper} | {reduced} | {_cell(r.reduction)} | {_cell(r.detail)} |")
-    return "\n".join(lines)
+    return "\n".join(lines + [line for r in readings(verdicts) for line in ("", r)])
 
 
 def _cell(text) -> str:
     return "" if text != text or text is None else str(text).replace("|", "/")
 
 
-def rewrite(readme: Path, comparison_csv: Path) -> None:
-    comparison = pd.read_csv(comparison_csv)
-    preset = str(comparison["preset"].iloc[0])
-    begin, end = BEGIN.format(preset=preset), END.format(preset=preset)
+def claims_block() -> str:
+    """Every claim: what its check computes (its tolerance, thresholds filled in) and the data that would make it
+    fail."""
+    from gradguess.report import claims
+
+    lines = ["*Generated from `src/gradguess/report/claims/` by `gradguess report summary --claims` (a test checks it "
+             "is current).*", "", "| claim | source | what its check computes | the data that would make it fail |",
+             "|---|---|---|---|"]
+    lines += [f"| `{c.id}` | {_cell(c.source)} | {_cell(c.tolerance_text)} | {_cell(c.fails_on)} |"
+              for c in claims.CLAIMS]
+    return "\n".join(lines)
+
+
+def _replace(readme: Path, begin: str, end: str, body: str) -> None:
     text = Path(readme).read_text()
     if begin not in text or end not in text:
         raise ValueError(f"{readme} has no block {begin} ... {end} to rewrite")
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
-    io.write_text(readme, f"{head}{begin}\n{block(comparison)}\n{end}{tail}")
+    io.write_text(readme, f"{head}{begin}\n{body}\n{end}{tail}")
+
+
+def rewrite(readme: Path, comparison_csv: Path) -> None:
+    comparison = pd.read_csv(comparison_csv)
+    preset = str(comparison["preset"].iloc[0])
+    _replace(readme, BEGIN.format(preset=preset), END.format(preset=preset), block(comparison))
+
+
+def rewrite_claims(readme: Path) -> None:
+    _replace(readme, CLAIMS_BEGIN, CLAIMS_END, claims_block())
