@@ -162,15 +162,15 @@ def test_each_generated_block_is_in_its_one_file_where_its_writer_writes():
 
 
 def test_the_writers_rewrite_only_between_the_markers(tmp_path):
-    from gradguess import io
+    from gradguess.generated import replace_block
 
     doc = tmp_path / "doc.md"
     doc.write_text("before\n<!-- x:begin -->\nstale\n<!-- x:end -->\nafter <!-- x:end -->\n")
-    io.replace_block(doc, "<!-- x:begin -->", "<!-- x:end -->", "fresh")
+    replace_block(doc, "<!-- x:begin -->", "<!-- x:end -->", "fresh")
     assert doc.read_text() == "before\n<!-- x:begin -->\nfresh\n<!-- x:end -->\nafter <!-- x:end -->\n"
     doc.write_text("<!-- x:end --> before its begin\n<!-- x:begin -->\n")
     with pytest.raises(ValueError, match="doc.md has no block"):
-        io.replace_block(doc, "<!-- x:begin -->", "<!-- x:end -->", "fresh")
+        replace_block(doc, "<!-- x:begin -->", "<!-- x:end -->", "fresh")
 
 
 def test_the_laptop_presets_verdicts_are_current():

@@ -272,6 +272,6 @@ def summary(costs: list[Cost], command: str) -> str:
 
 def rewrite_readme(doc, text: str) -> None:
     """Replace the block between README_BEGIN and README_END of `doc` (docs/hpc.md) with `text`."""
-    from gradguess import io
+    from gradguess.generated import replace_block
 
-    io.replace_block(doc, README_BEGIN, README_END, text)
+    replace_block(doc, README_BEGIN, README_END, text)

@@ -70,16 +70,6 @@ def write_text(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text)
 
 
-def replace_block(path: str | os.PathLike, begin: str, end: str, body: str) -> None:
-    """Rewrite the text between the markers `begin` and `end` of a file (a generated block of the docs) with
-    `body`, keeping the markers and everything around them; a file without both markers is an error naming it."""
-    text = Path(path).read_text()
-    if begin not in text or end not in text.split(begin, 1)[1]:
-        raise ValueError(f"{path} has no block {begin} ... {end} to rewrite")
-    head, rest = text.split(begin, 1)
-    write_text(path, f"{head}{begin}\n{body}\n{end}{rest.split(end, 1)[1]}")
-
-
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 

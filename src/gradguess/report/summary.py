@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gradguess import io
+from gradguess.generated import replace_block
 from gradguess.report.comparison_text import readings
 
 BEGIN, END = "<!-- comparison:{preset}:begin -->", "<!-- comparison:{preset}:end -->"
@@ -59,8 +59,8 @@ def claims_block() -> str:
 def rewrite(doc: Path, comparison_csv: Path) -> None:
     comparison = pd.read_csv(comparison_csv)
     preset = str(comparison["preset"].iloc[0])
-    io.replace_block(doc, BEGIN.format(preset=preset), END.format(preset=preset), block(comparison))
+    replace_block(doc, BEGIN.format(preset=preset), END.format(preset=preset), block(comparison))
 
 
 def rewrite_claims(doc: Path) -> None:
-    io.replace_block(doc, CLAIMS_BEGIN, CLAIMS_END, claims_block())
+    replace_block(doc, CLAIMS_BEGIN, CLAIMS_END, claims_block())
