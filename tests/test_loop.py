@@ -47,6 +47,9 @@ class Counters:
             raise Diverged(bad)
         return batch
 
+    def watch(self, i, batch, est):
+        raise AssertionError("these runs have no monitor")
+
     def update(self, batch, est):
         for i, r in enumerate(self.runs):
             r.w = math.inf if self.blow.get(r.files.seed) == self.step else r.w + 1
@@ -128,3 +131,15 @@ def test_checkpoints_are_saved_once_the_minutes_have_passed(tmp_path, minutes, s
         run_epochs(Killed(), runs(tmp_path, [0]), SPEC, DATA, minutes)
     checkpoint = tmp_path / "s0" / "checkpoint.pt"
     assert (torch.load(checkpoint, weights_only=True)["epoch"] if checkpoint.exists() else None) == saved
+
+
+def test_both_trainers_are_trainees_of_the_one_loop():
+    """Every call the loop makes of a trainee is implemented by the run alone and by the batched replicates."""
+    from gradguess.batched import Replicates
+    from gradguess.loop import Trainee
+    from gradguess.train import Alone
+
+    calls = {n for n, v in vars(Trainee).items() if callable(v) and not n.startswith("_")}
+    assert {"join", "drop", "begin_epoch", "draw", "estimate", "update", "evaluate", "weights"} <= calls
+    for trainee in (Alone, Replicates, Counters):
+        assert sorted(n for n in calls if not callable(getattr(trainee, n, None))) == [], trainee
