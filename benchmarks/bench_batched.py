@@ -94,7 +94,8 @@ def batched(runs: list[RunSpec], x_train, y_train, device, compile_mode):
     for i, spec in enumerate(runs):
         seed = spec.seeds[0]
         params = {k: p.detach().to(device) for k, p in models.build(spec.model, SHAPE, CLASSES, seed).named_parameters()}
-        members.append(Member(i, Entry(spec, seed, f"replicate{i}"), None, generators(seed, device), params, None, 0, 1))
+        members.append(Member(None, generators(seed, device), index=i, entry=Entry(spec, seed, f"replicate{i}"),
+                              params=params, opt_state=None, step=0))
     batch = Batch(members, template, {}, compile_mode)
     n, size = len(x_train), runs[0].batch_size
     orders = torch.stack([torch.randperm(n, generator=g, device=device) for g in batch.gens("data_gen")])

@@ -67,7 +67,7 @@ DIGEST = "0123456789"
 
 def two_seed_run(tree, finished=(0,), started=(0, 1)):
     """A run trained by one job, seed after seed: a finished seed keeps its final checkpoint until every seed is
-    done (train.train_seeds), so that a killed job restores it instead of training it again."""
+    done (batched.train_many), so that a killed job restores it instead of training it again."""
     run = tree / "runs" / "synthetic" / "d6-w32" / "wt" / "e3"
     for seed in started:
         d = run / f"seed{seed}"

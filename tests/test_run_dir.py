@@ -12,7 +12,7 @@ import torch
 
 from gradguess import data
 from gradguess import train as train_mod
-from gradguess.batched import Entry, train_batched
+from gradguess.batched import Entry, train_batched, train_many
 from gradguess.cli import main
 from gradguess.errors import GradguessError
 from gradguess.spec import Part, RunSpec
@@ -119,9 +119,8 @@ def test_a_chunk_leaves_a_finished_run_alone(root, tmp_path, caplog):
 def test_a_killed_job_of_several_seeds_run_again_restores_its_finished_seed(root, tmp_path, monkeypatch, caplog):
     """Its finished seed (result.json and its final checkpoint, kept until every seed is done) is of the same
     specification: restored from the checkpoint, not refused and not retrained."""
-    from gradguess.train import train_seeds
-
     two = spec(seeds=(0, 1))
+    seeds = [Entry(two, seed, str(tmp_path / f"seed{seed}")) for seed in two.seeds]
     calls, real = {"n": 0}, train_mod.evaluate
 
     def killed_in_seed_1(*args, **kwargs):  # seed 0: one evaluation an epoch and two at the end
@@ -132,12 +131,12 @@ def test_a_killed_job_of_several_seeds_run_again_restores_its_finished_seed(root
 
     monkeypatch.setattr(train_mod, "evaluate", killed_in_seed_1)
     with pytest.raises(KeyboardInterrupt):
-        train_seeds(two, str(tmp_path / "seed{seed}"), rt(root))
+        train_many(seeds, rt(root), batched=False)
     monkeypatch.undo()
     done = (tmp_path / "seed0" / "weights.pt").read_bytes()
     assert (tmp_path / "seed0" / "result.json").exists() and (tmp_path / "seed0" / "checkpoint.pt").exists()
     with caplog.at_level(logging.INFO, logger="gradguess.train"):
-        results = train_seeds(two, str(tmp_path / "seed{seed}"), rt(root))
+        results = train_many(seeds, rt(root), batched=False)
     assert [r["status"] for r in results] == ["completed"] * 2
     assert f"resuming {tmp_path / 'seed0'} from epoch 2" in caplog.text
     assert json.loads((tmp_path / "seed0" / "result.json").read_text())["steps"] == results[0]["steps"]

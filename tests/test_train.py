@@ -335,3 +335,10 @@ def test_a_run_trained_in_three_chunks_ends_bit_identical_to_one_go(data_root, t
     with pytest.raises(CheckpointError, match="another run specification"):
         train(small(data_root, method="backprop"), tmp_path / "other", until_epoch=2, chunk=tmp_path / "x.pt",
               resume_from=chunks[0])
+
+
+def test_a_chunk_with_nowhere_to_save_its_state_is_refused_before_it_trains(data_root, tmp_path):
+    with pytest.raises(ValueError, match="until_epoch 1 stops before the last epoch .3.: give the chunk path"):
+        train(small(data_root), tmp_path / "run", until_epoch=1)
+    assert not (tmp_path / "run").exists()
+    assert train(small(data_root, epochs=1), tmp_path / "one", until_epoch=1)["status"] == "completed"  # no chunk

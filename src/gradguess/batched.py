@@ -13,18 +13,18 @@ other method options (wt_sv_power's power) are mapped separately, in the same st
 (gradguess.stacked_optim) updates every replicate with its own learning rate and weight decay. A replicate thus
 ends with the weights of the same run alone, up to floating-point rounding (a batched matmul rounds differently).
 
-Each replicate writes its own run directory through runfiles.RunFiles, as train.train does, and checkpoints in the
-same format, so it resumes alone or in another batch; replicates resumed at different epochs train apart until
-they meet. One that diverges is ended as the run alone would end it and leaves the batch; so is one whose guess
-rule fails on its non-finite weights (W^T's SVD), where the run alone would have crashed. Not batched: chunks of a
-run (--until-epoch), epoch snapshots, progress bars (log lines only).
+The replicates are the epoch loop's trainee (`Replicates`), as a run alone is (train.Alone): one loop
+(gradguess.loop) trains both, so each replicate writes its own run directory through runfiles.RunFiles and
+checkpoints in the same format, and resumes alone or in another batch; replicates resumed at different epochs train
+apart until they meet. One that diverges is ended as the run alone would end it and leaves the batch; so is one
+whose guess rule fails on its non-finite weights (W^T's SVD), where the run alone would have crashed. Not batched:
+chunks of a run (--until-epoch), epoch snapshots, progress bars (log lines only).
 """
 from __future__ import annotations
 
 import json
 import logging
 import math
-import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -33,15 +33,16 @@ from types import SimpleNamespace
 import torch
 from torch.func import functional_call, vmap
 
-from gradguess import batching, io, methods, models
+from gradguess import batching, methods, models
 from gradguess.augment import random_crop_flip
 from gradguess.batching import BatchingError
 from gradguess.data.loading import load as load_data
 from gradguess.device import log_device, resolve_device
 from gradguess.draws import Recorder, Replay, fill
+from gradguess.loop import Diverged, Run, run_epochs
 from gradguess.methods.base import mean_cross_entropy
 from gradguess.runfiles import RunFiles, generators
-from gradguess.spec import RunSpec, lr_factor
+from gradguess.spec import RunSpec
 from gradguess.stacked_optim import StackedOptimizer
 from gradguess.train import Runtime, check, train
 
@@ -111,24 +112,15 @@ class Options:
         return fn({n: t[sl] for n, t in params.items()}, x[sl], y[sl], draws)
 
 
-class Diverged(Exception):
-    def __init__(self, bad: list[int]):
-        super().__init__(f"replicates {bad} have non-finite weights")
-        self.bad = bad
-
-
-@dataclass
-class Member:
-    """A replicate between batches: its own files, generators, parameters and optimizer state."""
+@dataclass(kw_only=True)
+class Member(Run):
+    """A replicate between batches: a run of the job (its files, generators, first epoch) with its own parameters
+    and optimizer state."""
     index: int
     entry: Entry
-    files: RunFiles
-    gens: dict
     params: dict | None
     opt_state: dict | None
     step: int
-    start: int
-    result: dict | None = None
 
     @property
     def options(self) -> str:
@@ -224,6 +216,89 @@ class Batch:
         return [(lo / len(x), c / len(x)) for lo, c in zip(loss.tolist(), correct.tolist())]
 
 
+class Replicates:
+    """The replicates training now as the epoch loop's trainee (gradguess.loop): one Batch, stacked anew when
+    replicates join (resumed at a later epoch) or leave (diverged)."""
+
+    def __init__(self, model, data, spec: RunSpec, compile_mode: str | None):
+        self.model, self.data, self.spec, self.compile_mode = model, data, spec, compile_mode
+        self.shape, self.classes = tuple(data.x_train.shape[1:]), data.num_classes
+        self.batch: Batch | None = None
+        self.cache: dict = {}
+        self.factor = 1.0
+
+    @property
+    def runs(self) -> list[Member]:
+        return self.batch.members if self.batch is not None else []
+
+    @property
+    def step(self) -> int:
+        return self.batch.step
+
+    def _restack(self, members: list[Member]) -> None:
+        self.batch = Batch(members, self.model, self.cache, self.compile_mode) if members else None
+        if self.batch is not None:  # a new optimizer, mid-epoch after a divergence: at this epoch's lr, not the base
+            self.batch.opt.set_factor(self.factor)
+
+    def join(self, runs: list[Member]) -> None:
+        self._restack((self.batch.unstack() if self.batch is not None else []) + list(runs))
+
+    def drop(self, bad: list[int], batch=None):
+        keep = [i for i in range(len(self.runs)) if i not in bad]
+        if batch is not None:
+            x, y, draws = batch
+            batch = x[keep], y[keep], self.batch.keep_draws(draws, keep)
+        self.loss_sum, self.correct, self.orders = self.loss_sum[keep], self.correct[keep], self.orders[keep]
+        self._restack(self.batch.unstack(lambda i: i in keep))
+        return batch
+
+    def begin_epoch(self, factor: float) -> None:
+        self.factor = factor
+        self.batch.opt.set_factor(factor)
+        device, r = self.data.x_train.device, len(self.runs)
+        self.loss_sum, self.correct = torch.zeros(r, device=device), torch.zeros(r, device=device)
+        self.orders = torch.stack([torch.randperm(len(self.data.x_train), generator=g, device=device)
+                                   for g in self.batch.gens("data_gen")])
+
+    def draw(self, begin: int):
+        data = self.data
+        idx = self.orders[:, begin:begin + self.spec.batch_size]
+        x, y = data.prepare_batch(data.x_train[idx]), data.y_train[idx]
+        if self.spec.augment:
+            x = torch.stack([random_crop_flip(xr, g) for xr, g in zip(x, self.batch.gens("aug_gen"))])
+        return x, y, self.batch.draw(x, y)
+
+    def estimate(self, batch):
+        return self.batch.estimate(*batch)
+
+    def watch(self, i: int, batch, est) -> tuple:
+        x, y, _ = batch
+        self.model.load_state_dict({k: t[i] for k, t in self.batch.params.items()})
+        return self.model, x[i], y[i], {k: g[i] for k, g in est[0].items()}
+
+    def update(self, batch, est) -> None:
+        y, (grads, logits, loss) = batch[1], est
+        self.batch.opt.step([grads[k] for k in self.batch.params])
+        self.loss_sum += loss * y.shape[1]
+        self.correct += (logits.argmax(-1) == y).sum(-1)
+        self.batch.step += 1
+
+    def sums(self) -> list[tuple[float, float]]:
+        return list(zip(self.loss_sum.tolist(), self.correct.tolist()))
+
+    def finite(self) -> list[bool]:
+        return self.batch.finite()
+
+    def evaluate(self, x, y) -> list[tuple[float, float]]:
+        return self.batch.evaluate(self.data, x, y)
+
+    def weights(self, i: int) -> dict:
+        return self.batch.weights(i, self.shape, self.classes)
+
+    def optimizer_state(self, i: int) -> dict:
+        return self.batch.opt.state_of(i)
+
+
 def _claim(entry: Entry, runtime: Runtime, device, data, model) -> tuple[RunFiles, dict, dict | None]:
     """A replicate's files, generators and checkpoint state (None: from scratch), all checked and nothing written,
     so a job whose runs one refuses starts none of them."""
@@ -248,10 +323,10 @@ def _member(index: int, entry: Entry, files: RunFiles, gens: dict, state: dict |
         log.info("starting %s from scratch", entry.out)
         model = models.build(spec.model, tuple(data.x_train.shape[1:]), data.num_classes, seed)  # as train.build_model
         params = {n: p.detach().to(device) for n, p in model.named_parameters()}
-        return Member(index, entry, files, gens, params, None, 0, 1)
+        return Member(files, gens, index=index, entry=entry, params=params, opt_state=None, step=0)
     step, start = files.restore(state, gens)
     params = {n: t.to(device) for n, t in state["weights"]["state"].items()}
-    return Member(index, entry, files, gens, params, state["optimizer"], step, start)
+    return Member(files, gens, start, index=index, entry=entry, params=params, opt_state=state["optimizer"], step=step)
 
 
 def train_batched(entries: list[Entry], runtime: Runtime | None = None, keep_final_checkpoint: bool = False) -> list[dict]:
@@ -264,111 +339,23 @@ def train_batched(entries: list[Entry], runtime: Runtime | None = None, keep_fin
     batching.check(specs)
     device = resolve_device(runtime.device)
     log_device(device, f"training {len(entries)} replicates as one batched model")
-    spec0 = specs[0]
-    data = load_data(spec0.dataset, runtime.data_root, device=device)
-    shape, classes, n, size = tuple(data.x_train.shape[1:]), data.num_classes, len(data.x_train), spec0.batch_size
-    model = models.build(spec0.model, shape, classes, 0).to(device)  # the functions' skeleton, and the monitor's
+    data = load_data(specs[0].dataset, runtime.data_root, device=device)
+    # the functions' skeleton, and the monitor's
+    model = models.build(specs[0].model, tuple(data.x_train.shape[1:]), data.num_classes, 0).to(device)
     claimed = [_claim(e, runtime, device, data, model) for e in entries]
     members = [_member(i, e, *c, device, data) for i, (e, c) in enumerate(zip(entries, claimed))]
-    batch, waiting, cache, factor = None, list(members), {}, 1.0
-    began = saved_at = time.time()
-
-    def restack(joining=(), keep=lambda i: True):
-        nonlocal batch
-        stay = batch.unstack(keep) if batch is not None else []
-        batch = Batch(stay + list(joining), model, cache, runtime.compile) if stay or joining else None
-        if batch is not None:  # a new optimizer, mid-epoch after a divergence: at this epoch's lr, not the base lr
-            batch.opt.set_factor(factor)
-
-    def end(batch_index: int, status: str, final=None):
-        m = batch.members[batch_index]
-        m.result = m.files.finish(status, batch.step, began, final, batch.weights(batch_index, shape, classes),
-                                  keep_final_checkpoint)
-
-    def save(epoch: int):
-        for i, m in enumerate(batch.members):
-            io.torch_save(m.files.state(epoch, batch.step, batch.opt.state_of(i), batch.weights(i, shape, classes),
-                                        m.gens), m.files.checkpoint)
-
-    for epoch in range(1, spec0.epochs + 1):
-        joining = [m for m in waiting if m.start == epoch]
-        if joining:
-            waiting = [m for m in waiting if m.start != epoch]
-            restack(joining)
-        if batch is None:
-            continue
-        t0 = time.time()
-        factor = lr_factor(spec0.schedule, epoch - 1, spec0.epochs, spec0.warmup_epochs)
-        batch.opt.set_factor(factor)
-        loss_sum = torch.zeros(len(batch.members), device=device)
-        correct = torch.zeros(len(batch.members), device=device)
-        orders = torch.stack([torch.randperm(n, generator=g, device=device) for g in batch.gens("data_gen")])
-        for begin in range(0, n, size):
-            idx = orders[:, begin:begin + size]
-            x, y = data.prepare_batch(data.x_train[idx]), data.y_train[idx]
-            if spec0.augment:
-                x = torch.stack([random_crop_flip(xr, g) for xr, g in zip(x, batch.gens("aug_gen"))])
-            draws = batch.draw(x, y)
-            while True:
-                try:
-                    grads, logits, loss = batch.estimate(x, y, draws)
-                    break
-                except Diverged as exc:  # those replicates end here, as diverged; the others take this step
-                    for i in exc.bad:
-                        batch.members[i].files.diverged(epoch, batch.step, math.nan, math.nan, time.time() - t0)
-                        end(i, "diverged")
-                    keep = [i for i in range(len(batch.members)) if i not in exc.bad]
-                    draws, x, y = batch.keep_draws(draws, keep), x[keep], y[keep]
-                    loss_sum, correct, orders = loss_sum[keep], correct[keep], orders[keep]
-                    restack(keep=lambda i: i in keep)
-                    if batch is None:
-                        break
-            if batch is None:
-                break
-            for i, m in enumerate(batch.members):
-                if m.files.monitor is not None and m.files.monitor.due(batch.step):
-                    model.load_state_dict({k: t[i] for k, t in batch.params.items()})
-                    m.files.monitor.observe(batch.step, epoch, model, x[i], y[i], {k: g[i] for k, g in grads.items()})
-            batch.opt.step([grads[k] for k in batch.params])
-            loss_sum += loss * y.shape[1]
-            correct += (logits.argmax(-1) == y).sum(-1)
-            batch.step += 1
-        if batch is None:
-            continue
-        losses, right, finite = loss_sum.tolist(), correct.tolist(), batch.finite()
-        bad = [i for i in range(len(batch.members)) if not math.isfinite(losses[i] / n) or not finite[i]]
-        for i in bad:
-            batch.members[i].files.diverged(epoch, batch.step, losses[i] / n, right[i] / n, time.time() - t0)
-            end(i, "diverged")
-        if bad:
-            restack(keep=lambda i: i not in bad)
-            losses, right = [v for i, v in enumerate(losses) if i not in bad], [v for i, v in enumerate(right)
-                                                                               if i not in bad]
-        if batch is None:
-            continue
-        tests = batch.evaluate(data, data.x_test, data.y_test)
-        for i, m in enumerate(batch.members):
-            m.files.epoch_done(epoch, batch.step, losses[i] / n, right[i] / n, tests[i], time.time() - t0)
-        last = epoch == spec0.epochs  # never after the last epoch (unless asked): a finished run keeps no checkpoint
-        if (last and keep_final_checkpoint) or (not last and time.time() - saved_at >= 60 * runtime.checkpoint_minutes):
-            save(epoch)
-            saved_at = time.time()
-    if waiting:  # resumed from a final checkpoint: nothing left to train
-        restack(waiting)
-    if batch is not None:
-        trains = batch.evaluate(data, data.x_train, data.y_train)
-        tests = batch.evaluate(data, data.x_test, data.y_test)
-        for i in range(len(batch.members)):
-            end(i, "completed", lambda i=i: {"train_loss": trains[i][0], "train_acc": trains[i][1],
-                                             "test_loss": tests[i][0], "test_acc": tests[i][1]})
-    return [m.result for m in members]
+    return run_epochs(Replicates(model, data, specs[0], runtime.compile), members, specs[0], data,
+                      runtime.checkpoint_minutes, keep_final_checkpoint)
 
 
 def train_many(entries: list[Entry], runtime: Runtime | None = None, batched: bool = True) -> list[dict]:
-    """The runs of one job: those that can train as one batched model do (if `batched`), the others one by one;
-    the log says which. Results in the order of `entries`."""
+    """The runs of one job (several runs, or one run's seeds) in this process, which pays for the interpreter and
+    its imports once: those that can train as one batched model do (if `batched`), the others one after another;
+    the log says which. Results in the order of `entries`. Each finished run keeps its final checkpoint until every
+    run is done, so a job killed half-way restores its finished runs and resumes the unfinished one; then the
+    checkpoints go."""
     results: list[dict | None] = [None] * len(entries)
-    keep = len(entries) > 1  # as train_seeds: a job killed half-way restores its finished runs, not retrains them
+    keep = len(entries) > 1
     together: dict[str, list[int]] = {}
     for i, e in enumerate(entries):
         k = batching.key(e.spec) if batched else None

@@ -90,7 +90,7 @@ def check(state: dict, expect: Expect) -> None:
         field = (missing or unexpected)[0]
         raise Damaged(field, "is missing" if missing else "is no field of a checkpoint")
     epoch, step = state["epoch"], state["step"]
-    # epoch == epochs: the final state a job of several runs keeps until all are done (train_seeds)
+    # epoch == epochs: the final state a job of several runs keeps until all are done (batched.train_many)
     if not _is_int(epoch) or not 1 <= epoch <= expect.epochs:
         raise Damaged("epoch", f"is {epoch!r}, where this run's epochs are 1 to {expect.epochs}")
     if not _is_int(step) or step != epoch * expect.steps_per_epoch:

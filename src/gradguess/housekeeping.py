@@ -3,7 +3,7 @@
 Never a result: only files named `checkpoint*.pt` and the `.NAME.*.tmp` files that `io.atomic_path` leaves when a
 job is killed mid-write. Never while Snakemake works on the tree: the `cleanup` rule has no outputs, so Snakemake's
 own lock does not keep it from a running job, and a job training several seeds keeps each finished seed's final
-checkpoint until all are done (train.train_seeds): deleting it then makes a killed job train that seed again.
+checkpoint until all are done (batched.train_many): deleting it then makes a killed job train that seed again.
 So cleaning refuses while any Snakemake lock is held in the working directory (`.snakemake/locks/`), and keeps
 every checkpoint of a job whose outputs are not all there or that Snakemake marks incomplete
 (`.snakemake/incomplete/`: running, or killed).

@@ -17,8 +17,10 @@ deletes it (its optimizer state is 3x the weights), so a run started again after
 so does one whose checkpoint was written by other code (see `lineage`) or in an older format. A checkpoint of
 another specification, or one whose contents are not what this run saves (`checkpoints`), is refused; so is a
 directory holding a finished run of another specification (`runfiles`).
-A run trained as a replicate of a batched job (gradguess.batched) writes the same files through the same code
-(runfiles.RunFiles), its checkpoint in the same format: either way resumes the other's.
+The epochs are gradguess.loop's, driving the run as a trainee of one (`Alone`); a run trained as a replicate of a
+batched job (gradguess.batched) goes through the same loop and writes the same files through the same code
+(runfiles.RunFiles), its checkpoint in the same format: either way resumes the other's. A job of several runs, or
+of one run's seeds, trains them in one process (batched.train_many).
 """
 from __future__ import annotations
 
@@ -26,7 +28,6 @@ import logging
 import math
 import os
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +37,12 @@ from gradguess import io, lineage, methods, models  # noqa: F401  (lineage: the 
 from gradguess.augment import random_crop_flip
 from gradguess.data.loading import load as load_data
 from gradguess.device import log_device, resolve_device
+from gradguess.loop import Run, run_epochs
 from gradguess.methods import low_memory
 from gradguess.methods.base import mean_cross_entropy
 from gradguess.optim import make_optimizer
 from gradguess.runfiles import RunFiles, generators
-from gradguess.spec import RunSpec, SpecError, lr_factor
+from gradguess.spec import RunSpec, SpecError
 
 log = logging.getLogger("gradguess.train")
 
@@ -88,6 +90,84 @@ def evaluate(model, data, x, y, batch_size: int = 4096) -> tuple[float, float]:
     return float(loss) / len(x), float(correct) / len(x)
 
 
+class Alone:
+    """A run alone as the epoch loop's trainee (gradguess.loop), R = 1: its model, estimate and optimizer."""
+
+    def __init__(self, spec: RunSpec, seed: int, data, device):
+        self.spec, self.seed, self.data, self.device = spec, seed, data, device
+        self.model = build_model(spec, data, seed).to(device)
+        self.trainable = {n: p for n, p in self.model.named_parameters() if p.requires_grad}
+        self.estimator = methods.get(spec.method.name, **spec.method.options)
+        self.optimizer = make_optimizer(spec.optimizer, self.trainable.values(), spec.lr, momentum=spec.momentum,
+                                        weight_decay=spec.weight_decay)
+        self.gens = generators(seed, device)
+        self.runs: list[Run] = []
+        self.step = 0
+
+    def restore(self, state: dict, files: RunFiles) -> int:
+        """Resume from a checkpoint's state; returns the first epoch to train."""
+        self.model.load_state_dict(state["weights"]["state"], strict=False)  # checked: exactly the trainable tensors
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step, start = files.restore(state, self.gens)
+        return start
+
+    def join(self, runs: list[Run]) -> None:
+        self.runs = list(runs)
+
+    def drop(self, bad: list[int], batch=None):
+        self.runs = []
+        return batch
+
+    def begin_epoch(self, factor: float) -> None:
+        self.optimizer.lr = self.spec.lr * factor
+        self.model.train()
+        # accumulated on the device: no host sync inside the epoch
+        self.loss_sum = torch.zeros((), device=self.device)
+        self.correct = torch.zeros((), device=self.device)
+        self.order = torch.randperm(len(self.data.x_train), generator=self.gens["data_gen"], device=self.device)
+
+    def draw(self, begin: int):
+        data, size = self.data, self.spec.batch_size
+        idx = self.order[begin:begin + size]
+        x, y = data.prepare_batch(data.x_train[idx]), data.y_train[idx]
+        if self.spec.augment:
+            x = random_crop_flip(x, self.gens["aug_gen"])
+        return x, y
+
+    def estimate(self, batch):
+        return self.estimator.compute(self.model, *batch, self.gens["guess_gen"])
+
+    def watch(self, i: int, batch, est) -> tuple:
+        return (self.model, *batch, est.grads)
+
+    def update(self, batch, est) -> None:
+        for name, p in self.trainable.items():
+            p.grad = est.grads[name]
+        self.optimizer.step()
+        y = batch[1]
+        self.loss_sum += est.loss * len(y)
+        self.correct += (est.logits.argmax(1) == y).sum()
+        self.step += 1
+
+    def sums(self) -> list[tuple[float, float]]:
+        return [(float(self.loss_sum), float(self.correct))]
+
+    def finite(self) -> list[bool]:
+        return [all(torch.isfinite(p).all() for p in self.trainable.values())]
+
+    def evaluate(self, x, y) -> list[tuple[float, float]]:
+        self.model.eval()
+        return [evaluate(self.model, self.data, x, y)]
+
+    def weights(self, i: int = 0) -> dict:
+        data = self.data
+        return models.weights_record(self.model, self.spec.model, tuple(data.x_train.shape[1:]), data.num_classes,
+                                     self.seed)
+
+    def optimizer_state(self, i: int = 0) -> dict:
+        return self.optimizer.state_dict()
+
+
 def train(spec: RunSpec, seed: int, out_dir: str | Path, runtime: Runtime | None = None,
           checkpoint: str | Path | None = None, snapshot_dir: str | Path | None = None,
           keep_final_checkpoint: bool = False, until_epoch: int | None = None, chunk: str | Path | None = None,
@@ -95,8 +175,8 @@ def train(spec: RunSpec, seed: int, out_dir: str | Path, runtime: Runtime | None
     """Train (or resume an interrupted) run of `spec` with `seed`; returns the result also written to result.json.
 
     `snapshot_dir`, if given, receives the weights after every epoch (epoch_0000.pt is the initialisation): the
-    trajectory Figure 1 measures. `keep_final_checkpoint` saves the finished state too, for `train_seeds`: a job
-    killed after this seed finished restores it instead of training it again.
+    trajectory Figure 1 measures. `keep_final_checkpoint` saves the finished state too, for a job of several runs
+    (batched.train_many): a job killed after this run finished restores it instead of training it again.
 
     A run too long for one cluster job trains in a chain of chunks: `until_epoch` stops after that epoch and saves
     the state to `chunk` (the job's declared output) instead of writing results; the next chunk starts from it
@@ -105,128 +185,29 @@ def train(spec: RunSpec, seed: int, out_dir: str | Path, runtime: Runtime | None
     """
     runtime = runtime or Runtime()
     check(spec)
+    stop = spec.epochs if until_epoch is None else min(until_epoch, spec.epochs)
+    if stop < spec.epochs and chunk is None:
+        raise ValueError(f"until_epoch {until_epoch} stops before the last epoch ({spec.epochs}): give the chunk "
+                         "path its state goes to")
     out_dir = Path(out_dir)
     device = resolve_device(runtime.device)
     log_device(device, f"training run {out_dir}")
     progress = sys.stderr.isatty() if runtime.progress is None else runtime.progress
 
     data = load_data(spec.dataset, runtime.data_root, device=device)
-
-    model = build_model(spec, data, seed).to(device)
-    trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
-    estimator = methods.get(spec.method.name, **spec.method.options)
-    optimizer = make_optimizer(spec.optimizer, trainable.values(), spec.lr, momentum=spec.momentum,
-                               weight_decay=spec.weight_decay)
-    gens = generators(seed, device)
-    data_gen, guess_gen, aug_gen = gens.values()
-
+    alone = Alone(spec, seed, data, device)
     files = RunFiles(spec, seed, out_dir, runtime, device, checkpoint)
-    shape = tuple(data.x_train.shape[1:])
-    n = len(data.x_train)
-    steps_per_epoch = math.ceil(n / spec.batch_size)
-    stop = spec.epochs if until_epoch is None else min(until_epoch, spec.epochs)
-
-    def weights():
-        return models.weights_record(model, spec.model, shape, data.num_classes, seed)
-
-    start_epoch, step = 1, 0
-    monitor = files.monitor
+    steps_per_epoch = math.ceil(len(data.x_train) / spec.batch_size)
     files.claim(chunk=stop < spec.epochs)  # nothing is written before the directory and the checkpoint are checked
-    state = files.find_state(files.expect(weights(), trainable.values(), gens, steps_per_epoch), until_epoch,
-                             resume_from)
+    state = files.find_state(files.expect(alone.weights(), alone.trainable.values(), alone.gens, steps_per_epoch),
+                             until_epoch, resume_from)
     files.start(fresh=state is None)
+    start = 1
     if state is not None:
-        model.load_state_dict(state["weights"]["state"], strict=False)  # checked: exactly the trainable tensors
-        optimizer.load_state_dict(state["optimizer"])
-        step, start_epoch = files.restore(state, gens)
+        start = alone.restore(state, files)
     else:
         log.info("starting %s from scratch", out_dir)
         if snapshot_dir is not None:
-            io.torch_save(weights(), Path(snapshot_dir) / "epoch_0000.pt")
-
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=spec.epochs * steps_per_epoch, initial=(start_epoch - 1) * steps_per_epoch,
-                   desc=f"{spec.method.name} {spec.arch} {spec.dataset}", unit="step", dynamic_ncols=True)
-
-    status, began, saved_at = "completed", time.time(), time.time()
-
-    def save_state(path, epoch):
-        io.torch_save(files.state(epoch, step, optimizer.state_dict(), weights(), gens), path)
-
-    for epoch in range(start_epoch, stop + 1):
-        t0 = time.time()
-        optimizer.lr = spec.lr * lr_factor(spec.schedule, epoch - 1, spec.epochs, spec.warmup_epochs)
-        model.train()
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device)
-        order = torch.randperm(n, generator=data_gen, device=device)
-        for begin in range(0, n, spec.batch_size):
-            idx = order[begin:begin + spec.batch_size]
-            x, y = data.prepare_batch(data.x_train[idx]), data.y_train[idx]
-            if spec.augment:
-                x = random_crop_flip(x, aug_gen)
-            est = estimator.compute(model, x, y, guess_gen)
-            if monitor is not None and monitor.due(step):
-                monitor.observe(step, epoch, model, x, y, est.grads)  # before the step: the weights est is for
-            for name, p in trainable.items():
-                p.grad = est.grads[name]
-            optimizer.step()
-            # accumulate on the device: no host sync inside the epoch
-            loss_sum += est.loss * len(y)
-            correct += (est.logits.argmax(1) == y).sum()
-            step += 1
-            if bar is not None:
-                bar.update(1)
-        train_loss = float(loss_sum) / n
-        if not math.isfinite(train_loss) or not all(torch.isfinite(p).all() for p in trainable.values()):
-            status = "diverged"
-            files.diverged(epoch, step, train_loss, float(correct) / n, time.time() - t0)
-            break
-        model.eval()
-        test = evaluate(model, data, data.x_test, data.y_test)
-        files.epoch_done(epoch, step, train_loss, float(correct) / n, test, time.time() - t0, bar)
-        if snapshot_dir is not None:
-            io.torch_save(weights(), Path(snapshot_dir) / f"epoch_{epoch:04d}.pt")
-        # never after the last epoch (unless asked): a finished run keeps no checkpoint
-        last = epoch == spec.epochs
-        if (last and keep_final_checkpoint) or (not last and time.time() - saved_at >= 60 * runtime.checkpoint_minutes):
-            save_state(files.checkpoint, epoch)
-            saved_at = time.time()
-    if bar is not None:
-        bar.close()
-    if stop < spec.epochs and status == "completed":  # a chunk of a longer run: its state, for the next chunk
-        save_state(Path(chunk), stop)
-        files.checkpoint.unlink(missing_ok=True)
-        log.info("chunk of %s done at epoch %d of %d: %s", out_dir, stop, spec.epochs, chunk)
-        return {"status": "chunk", "epoch": stop, "epochs": spec.epochs, "steps": step, "seed": seed}
-
-    def final() -> dict:
-        model.eval()
-        train_loss, train_acc = evaluate(model, data, data.x_train, data.y_train)
-        test_loss, test_acc = evaluate(model, data, data.x_test, data.y_test)
-        return {"train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss, "test_acc": test_acc}
-
-    return files.finish(status, step, began, final, weights(), keep_final_checkpoint)
-
-
-def train_seeds(spec: RunSpec, out_pattern: str, runtime: Runtime | None = None,
-                checkpoint_pattern: str | None = None) -> list[dict]:
-    """The run for each of its seeds, one after another in this process, each into its own directory.
-
-    `out_pattern` and `checkpoint_pattern` hold `{seed}`. One job for a run's seeds pays for the interpreter and
-    its imports once. Each finished seed keeps its final checkpoint until every seed is done, so a job killed
-    half-way restores the finished seeds and resumes the unfinished one; then the checkpoints go.
-    """
-    seeds = list(spec.seeds)
-    if len(seeds) > 1 and "{seed}" not in out_pattern:
-        raise ValueError(f"several seeds need {{seed}} in the output directory, got {out_pattern!r}")
-    checkpoint_pattern = checkpoint_pattern or str(Path(out_pattern) / "checkpoint.pt")
-    if len(seeds) > 1 and "{seed}" not in checkpoint_pattern:
-        raise ValueError(f"several seeds need {{seed}} in the checkpoint path, got {checkpoint_pattern!r}")
-    results = [train(spec, seed, out_pattern.format(seed=seed), runtime, checkpoint_pattern.format(seed=seed),
-                     keep_final_checkpoint=len(seeds) > 1) for seed in seeds]
-    for seed in seeds:
-        Path(checkpoint_pattern.format(seed=seed)).unlink(missing_ok=True)
-    return results
+            io.torch_save(alone.weights(), Path(snapshot_dir) / "epoch_0000.pt")
+    run = Run(files, alone.gens, start, snapshot_dir, chunk)
+    return run_epochs(alone, [run], spec, data, runtime.checkpoint_minutes, keep_final_checkpoint, stop, progress)[0]

@@ -117,14 +117,18 @@ def entries(args) -> list:
                          f"{len(args.out)} --out, {len(args.checkpoint)} --checkpoint")
     out = []
     for k, (text, pattern) in enumerate(zip(args.spec, args.out)):
-        spec = resolve(read_spec(text), args)
-        checkpoint = args.checkpoint[k] if args.checkpoint else None
-        for seed in spec.seeds:
-            if len(spec.seeds) > 1 and ("{seed}" not in pattern or "{seed}" not in (checkpoint or "{seed}")):
-                raise ValueError(f"several seeds need {{seed}} in the output directory and checkpoint, got {pattern!r}")
-            out.append(Entry(spec, seed, pattern.format(seed=seed),
-                             None if checkpoint is None else checkpoint.format(seed=seed)))
+        out += seed_entries(resolve(read_spec(text), args), pattern, args.checkpoint[k] if args.checkpoint else None)
     return out
+
+
+def seed_entries(spec, pattern: str, checkpoint: str | None) -> list:
+    """A run's seeds as a job's runs: its directory and checkpoint patterns hold {seed}."""
+    from gradguess.batched import Entry
+
+    if len(spec.seeds) > 1 and ("{seed}" not in pattern or "{seed}" not in (checkpoint or "{seed}")):
+        raise ValueError(f"several seeds need {{seed}} in the output directory and checkpoint, got {pattern!r}")
+    return [Entry(spec, seed, pattern.format(seed=seed), None if checkpoint is None else checkpoint.format(seed=seed))
+            for seed in spec.seeds]
 
 
 def device_bit(device: str) -> int:
@@ -137,7 +141,8 @@ def device_bit(device: str) -> int:
 def run(args) -> int:
     from dataclasses import replace
 
-    from gradguess.train import CHECKPOINT_MINUTES, Runtime, train, train_seeds
+    from gradguess.batched import train_many
+    from gradguess.train import CHECKPOINT_MINUTES, Runtime, train
 
     if not args.spec and args.batch is None:
         raise ValueError("give a run specification (--spec, with --out) or a job's runs (--batch FILE)")
@@ -156,8 +161,6 @@ def run(args) -> int:
                              "not with several runs, --batch or --batched yes")
         jobs = entries(args)
         prepare_synthetic([job.spec for job in jobs], args.data_root)
-        from gradguess.batched import train_many
-
         results = train_many(jobs, runtime, batched=args.batched != "no")
         for job, result in zip(jobs, results):
             log.info("%s: %s", job.out, summary(result))
@@ -179,7 +182,7 @@ def run(args) -> int:
                          snapshot_dir=args.snapshot_dir, until_epoch=args.until_epoch, chunk=args.chunk,
                          resume_from=args.resume_from)]
     else:
-        results = train_seeds(spec, out, runtime, checkpoint)
+        results = train_many(seed_entries(spec, out, checkpoint), runtime, batched=False)
     for seed, result in zip(spec.seeds, results):
         log.info("%s: %s", out.format(seed=seed), summary(result))
     return 0
