@@ -16,11 +16,24 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def quick_run(tmp_path_factory):
-    """The quick preset, run once per session in a copy of the workflow; tests read (never change) it."""
+def quick_tree(tmp_path_factory):
+    """The quick preset, run once per session in a copy of the workflow (tests take it as `quick_run`)."""
     from workflow_helpers import QUICK, copy_workflow, snakemake
 
     wf = copy_workflow(tmp_path_factory.mktemp("quick"))
     # every figure of the quick preset must show data in every panel (report/plots.py: an empty one fails its rule)
     snakemake(wf, "--profile", "profiles/local", *QUICK, "--cores", "2", env={"GRADGUESS_STRICT_FIGURES": "1"})
     return wf
+
+
+@pytest.fixture
+def quick_run(quick_tree):
+    """The session's finished quick tree, which every test after this one sees as it was: a test that changes a file
+    in it (a config file, a report, a result) fails. Copy what you change (test_pipeline.py's `quick_copy`)."""
+    from workflow_helpers import tree_state
+
+    before = tree_state(quick_tree)
+    yield quick_tree
+    after = tree_state(quick_tree)
+    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    assert not changed, f"this test changed the shared quick tree {quick_tree}: {changed[:10]}"
