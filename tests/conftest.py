@@ -28,8 +28,9 @@ def quick_tree(tmp_path_factory):
 
 @pytest.fixture
 def quick_run(quick_tree):
-    """The session's finished quick tree, which every test after this one sees as it was: a test that changes a file
-    in it (a config file, a report, a result) fails. Copy what you change (test_pipeline.py's `quick_copy`)."""
+    """The session's finished quick tree, shared by every test that reads it: one that changes a file in it (writes a
+    config file, a report, a result) fails, as the tests after it would see the change. Copy what a test must
+    change (test_pipeline.py's `quick_copy`), or write beside it (tmp_path)."""
     from workflow_helpers import tree_state
 
     before = tree_state(quick_tree)
