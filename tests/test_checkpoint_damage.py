@@ -220,7 +220,14 @@ def test_a_weights_file_that_does_not_fit_the_model_it_names_is_refused(tmp_path
 def test_an_intact_weights_file_loads(tmp_path):
     from gradguess.models import load
 
-    model = load(weights_file(tmp_path, lambda record: None), "cpu")
+    def trained(record):  # weights no fresh model of its seed has
+        record["state"] = {n: t + 0.5 for n, t in record["state"].items()}
+
+    path = weights_file(tmp_path, trained)
+    model = load(path, "cpu")
+    saved = torch.load(path, weights_only=True)["state"]
+    assert model.state_dict().keys() == saved.keys()
+    assert all(torch.equal(t, saved[n]) for n, t in model.state_dict().items())
     assert model(torch.zeros(2, 16)).shape == (2, 3)
 
 

@@ -1,15 +1,21 @@
 """The `gradguess` command line: help, clear errors, and the cosine analysis on real weights."""
 import csv
+import json
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
 from gradguess import data
 from gradguess.cli import main
+from gradguess.jobs import JOBS
 from gradguess.spec import Part, RunSpec
 from gradguess.train import Runtime, train
+from workflow_helpers import REPO
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["data", "prepare", "--help"], ["cosine", "--help"],
@@ -18,19 +24,39 @@ def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 0
-    assert "usage: gradguess" in capsys.readouterr().out
-
-
-def test_console_script_is_installed():
-    out = subprocess.run([sys.executable, "-m", "gradguess.cli", "--help"], capture_output=True, text=True)
-    assert out.returncode == 0 and "train" in out.stdout
+    assert f"usage: gradguess {' '.join(argv[:-1])}".strip() in capsys.readouterr().out  # the subcommand's own
 
 
 def spec(**kw) -> str:
     base = {"model": {"name": "mlp", "options": {"depth": 3, "width": 8}}, "method": {"name": "wt"},
             "dataset": "synthetic", "epochs": 1}
-    import json
     return json.dumps({**base, **kw})
+
+
+def console_script(*args) -> subprocess.CompletedProcess:
+    """The installed `gradguess` (pip install -e . puts it beside the interpreter), running this tree's code."""
+    script = Path(sys.executable).parent / "gradguess"
+    assert script.is_file(), f"{script} is missing: `pip install -e .` installs the console script"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_the_installed_console_script_runs_each_command(trained, tmp_path):
+    out = console_script("--help")
+    assert out.returncode == 0 and out.stdout.startswith("usage: gradguess"), out.stderr
+    listed = set(re.findall(r"^ {4}(\S+)", out.stdout, flags=re.M))
+    assert {command.split()[0] for command in JOBS} <= listed, listed
+    wrong = console_script("trian")
+    assert wrong.returncode == 2 and "invalid choice: 'trian'" in wrong.stderr
+    # a real subcommand: its exit status, its files, and the log lines a job's log holds (logging to stderr)
+    run = tmp_path / "run"
+    out = console_script("train", "--spec", spec(epochs=2), "--data-root", str(trained / "data"), "--out", str(run),
+                         "--device", "cpu", "--progress", "log")
+    assert out.returncode == 0, out.stderr
+    assert json.loads((run / "result.json").read_text())["status"] == "completed"
+    logged = re.findall(r"gradguess\.train: epoch (\d)/2 .* test loss ([\d.]+) acc ([\d.]+)", out.stderr)
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    assert logged == [(r["epoch"], f"{float(r['test_loss']):.4f}", f"{float(r['test_acc']):.4f}") for r in rows]
 
 
 def test_unknown_method_and_dataset_list_the_valid_ones(capsys, tmp_path):

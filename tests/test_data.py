@@ -232,9 +232,10 @@ def test_mnist_raw_and_gzip(tmp_path, gz):
 
 
 def test_mnist_torchvision_layout(tmp_path):
-    tiny_mnist(tmp_path / "src" / "MNIST" / "raw", gz=True)
+    arrays = tiny_mnist(tmp_path / "src" / "MNIST" / "raw", gz=True)
     d = cached(data.prepare("mnist", tmp_path / "cache", source=tmp_path / "src"))
-    assert len(d["x_train"]) == 12 and len(d["x_test"]) == 5
+    assert np.array_equal(d["x_test"][:, 0].numpy(), arrays["t10k-images-idx3-ubyte"])  # the files under MNIST/raw
+    assert np.array_equal(d["y_train"].numpy(), arrays["train-labels-idx1-ubyte"])
 
 
 @pytest.mark.parametrize("gz", [False, True])

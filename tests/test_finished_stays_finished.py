@@ -3,8 +3,8 @@ nothing (profiles/default's rerun triggers leave the software environment out); 
 shows a reader: its README states the preset's own settings, the HTML report opens with the workflow and links
 every figure's PDF and data.
 
-Dry runs and the report on the session's finished quick run (conftest.py's `quick_run`), which they do not
-change."""
+Dry runs and the report (rendered once a session, here) on the session's finished quick run (conftest.py's
+`quick_run`), which they do not change."""
 import os
 import re
 
@@ -83,3 +83,5 @@ def test_the_html_report_opens_with_the_workflow_and_links_every_pdf_and_csv(qui
     # an item of the report (named in the rules' lists of outputs whether it is one or not)
     missing = [name for name in figures if f'"filename": "{name}"' not in html]
     assert not missing, missing
+    pngs = [p.name for p in (quick_run / "paper_figures" / "quick").glob("*.png")]
+    assert "figure1.png" in pngs and not [name for name in pngs if name not in html]  # and every figure shown

@@ -1,12 +1,14 @@
 """The mathematics of every estimator, checked against backpropagation."""
 import pytest
 import torch
+import yaml
 from torch.nn import functional as F
 
 import gradguess.methods as M
 from gradguess.methods.engine import scale_guesses
 from gradguess.metrics import cosine, cosine_similarity
 from gradguess.models import MLP
+from workflow_helpers import REPO
 
 ACTIVATION_METHODS = ["activation_perturbation", "activation_mixing", "wt", "downstream",
                       "self_sharpening", "wt_sv_power"]
@@ -340,6 +342,16 @@ def test_registry_errors_name_the_valid_choices():
         M.get("wt", mode="both")
     assert set(M.names()) >= {"backprop", "directional", "activation_perturbation", "activation_mixing", "wt",
                               "downstream", "self_sharpening", "cosine_matched_directional", "wt_sv_power"}
+
+
+def test_schema_knows_every_methods_options():
+    """Method options are checked at parse time by the schema; it must list what each method accepts."""
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    options = schema["$defs"]["options"]
+    assert set(options) == set(M.names())
+    for name in M.names():
+        assert set(options[name].get("properties", {})) == set(M.valid_options(name)), name
+    assert schema["$defs"]["mode"]["enum"] == list(M.MODES)
 
 
 def test_activation_mixing_stays_finite_when_a_layer_is_dead_for_an_example():

@@ -2,6 +2,7 @@
 figures, which runs a config change touches, and that the paper's config plans what the paper asks for."""
 import json
 import math
+import re
 
 import pytest
 import yaml
@@ -85,21 +86,61 @@ def test_a_run_two_figures_ask_for_is_one_run_monitored_as_often_as_either_asks(
     assert "results/paper/runs/cifar10/d6-w1024/downstream/e1000" in plan.runs_of("figure7")
 
 
-def test_two_different_runs_under_one_name_are_refused():
+def test_one_setting_two_figures_ask_for_is_one_run():
     cfg = load()
     cfg["variants"]["downstream2"] = {"method": "downstream", "options": {"layers": 2}}
-    cfg["figure7"]["methods"] = ["downstream2"]
-    cfg["figure4"]["middle"] = ["downstream2"]
-    cfg["figure4"]["epochs"] = cfg["figure7"]["epochs"]
-    build(cfg)  # the same settings: one run
-    cfg["figure4"]["middle"] = ["wt"]
+    cfg["figure7"]["methods"], cfg["figure4"]["middle"] = ["downstream2"], ["downstream2"]
+    plan = build(cfg)  # Figures 4 and 7 share their dataset, architecture and epochs
+    shared = "results/paper/runs/cifar10/d6-w1024/downstream2/e1000"
+    assert plan.runs_of("figure4", "middle") == plan.runs_of("figure7") == [shared]
+    assert {"figure4", "figure7"} <= plan.users[shared]
     cfg["methods"]["wt"] = {"lr": 1e-3}
-    cfg["figure7"]["methods"] = ["wt"]
-    build(cfg)  # still one spec per directory
+    cfg["figure7"]["methods"], cfg["figure4"]["middle"] = ["wt"], ["wt"]
+    plan = build(cfg)  # a method's own lr is its default: one run, named by the method
+    wt = "results/paper/runs/cifar10/d6-w1024/wt/e1000"
+    assert plan.runs_of("figure4", "middle") == plan.runs_of("figure7") == [wt] and plan.runs[wt].lr == 1e-3
     cfg2 = load()
     cfg2["figure6"].update(depth=6, width=1024, epochs=1000, methods=["wt"], lrs=[1e-4], optimizers=["adamw"])
     plan = build(cfg2)  # Figure 6's wt at the default lr/optimizer is Table 2's run, named by its method
     assert plan.runs_of("figure6") == ["results/paper/runs/cifar10/d6-w1024/wt/e1000"]
+
+
+def _lrs_alike_to_six_digits(cfg):
+    cfg["figure6"].update(lrs=[1.2345671e-3, 1.2345674e-3], methods=["wt"], optimizers=["sgd"])  # both lr0.00123457
+
+
+def _table1_rows_at_the_defaults(cfg):
+    """Rows (a) and (b) at the training defaults and equally long: both named by the method, augmented or not
+    (Figure 8's W^T without local losses is row (a)'s W^T)."""
+    cfg["training"].update({k: cfg["table1"][k] for k in ("optimizer", "lr", "weight_decay", "batch_size")})
+    cfg["table1"].update(methods=["wt"], epochs={"adam": 500, "augment": 500, "augment_long": 5000})
+
+
+def _figure2_trains_figure1s_trajectory_otherwise(cfg):
+    cfg["figure2"].update(epochs=cfg["trajectory"]["epochs"], lr=1e-3)  # its 6x1024 is Figure 1's trajectory
+
+
+def _trajectory_without_data(cfg):
+    cfg["data"].update(sources={**cfg["data"]["sources"], "cifar10": "/nowhere/cifar10"}, skip_missing_sources=True)
+
+
+@pytest.mark.parametrize("change,message", [
+    (_lrs_alike_to_six_digits, "config key figure6 asks for results/paper/runs/cifar10/d3-w128/wt-sgd-lr0.00123457/"
+                               "e1000 with two different settings"),
+    (_table1_rows_at_the_defaults, "config keys figure8 and table1 ask for results/paper/runs/cifar10/"
+                                   "mixer-b4-c512-p4-g16/wt/e500 with two different settings"),
+    (_figure2_trains_figure1s_trajectory_otherwise, "config keys trajectory and figure2 ask for the trajectory "
+                                                    "results/paper/trajectories/cifar10/d6-w1024/e50/seed0"),
+    (_trajectory_without_data, "config key trajectory.dataset: cifar10 has no usable source (data.sources.cifar10"),
+], ids=["one name, two lrs", "one name, with and without augmentation", "one trajectory, two lrs", "no data"])
+def test_a_config_the_plan_cannot_make_is_refused_naming_its_key(change, message):
+    """Valid configs (the schema passes them) whose runs cannot be planned: a run directory named alike for two
+    settings, one trajectory at two settings, Figure 1's trajectory on a data set that is skipped."""
+    cfg = load()
+    change(cfg)
+    gconfig.validate(cfg, REPO / gconfig.SCHEMA)
+    with pytest.raises(gplan.PlanError, match=re.escape(message)):
+        gplan.build(cfg, source_exists=lambda p: not p.startswith("/nowhere"))
 
 
 def test_which_runs_a_setting_change_touches():

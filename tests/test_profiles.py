@@ -16,8 +16,6 @@ import yaml
 
 from workflow_helpers import QUICK, REPO, copy_workflow, snakemake
 
-pytestmark = pytest.mark.pipeline
-
 STANDIN = """#!/bin/sh
 printf '%s %s\\n' "$(basename "$0")" "$*" >> "$STANDIN_LOG"
 case "$(basename "$0")" in
@@ -117,6 +115,7 @@ ORDERS = {
 }
 
 
+@pytest.mark.pipeline
 @pytest.mark.parametrize("order", ORDERS, ids=list(ORDERS))
 def test_the_account_reaches_every_sbatch(cluster, order):
     args, account, partition, gpus = ORDERS[order]

@@ -1,6 +1,8 @@
 """Training: resume, atomic artifacts, divergence, optimizers, and that the methods rank as the paper says."""
+import csv
 import json
 import math
+import re
 
 import pytest
 import torch
@@ -152,9 +154,46 @@ def test_divergence_is_recorded_and_exits_zero(data_root, tmp_path):
     assert result["status"] == "diverged" and result["diverged_epoch"] == 1
 
 
-def test_progress_bar_mode(data_root, tmp_path, capsys):
-    train(small(data_root, epochs=1), tmp_path / "run", progress=True)
-    assert "step" in capsys.readouterr().err
+def bar_counts(err: str) -> list[tuple[int, int, str]]:
+    """Each frame tqdm drew (a frame starts with a carriage return): (steps done, total, the rest of the line)."""
+    frames = [f.strip() for f in err.replace("\n", "\r").split("\r") if f.strip()]
+    parsed = [re.match(r"wt d3-w32 synthetic:\s+\d+%\|.*\| (\d+)/(\d+) \[(.*)\]$", f) for f in frames]
+    assert frames and all(parsed), frames
+    return [(int(m.group(1)), int(m.group(2)), m.group(3)) for m in parsed]
+
+
+def test_the_progress_bar_counts_every_step_and_shows_each_epochs_accuracy(data_root, tmp_path, capsys):
+    result = train(small(data_root, epochs=2), tmp_path / "run", progress=True)
+    frames = bar_counts(capsys.readouterr().err)
+    steps = result["steps"]
+    assert steps == 2 * math.ceil(10_000 / 500) and {total for _, total, _ in frames} == {steps}
+    done = [n for n, _, _ in frames]
+    assert done[0] == 0 and done[-1] == steps and done == sorted(done)
+    rows = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))
+    for row in rows:  # after each epoch its accuracies, at that epoch's last step
+        shown = [rest for n, _, rest in frames if n == int(row["step"])]
+        assert any(f"train_acc={float(row['train_acc']):.3f}" in r and f"test_acc={float(row['test_acc']):.3f}" in r
+                   for r in shown), (row, shown)
+
+
+def test_a_resumed_runs_bar_starts_at_the_steps_already_done(data_root, tmp_path, monkeypatch, capsys):
+    cfg = small(data_root, epochs=2)
+    interrupt_in_epoch(2, cfg, tmp_path / "run", monkeypatch)  # epoch 1's checkpoint kept
+    capsys.readouterr()
+    result = train(cfg, tmp_path / "run", progress=True)
+    frames = bar_counts(capsys.readouterr().err)
+    assert frames[0][:2] == (result["steps"] // 2, result["steps"]) and frames[-1][:2] == (result["steps"],) * 2
+
+
+def test_without_a_bar_each_epoch_logs_its_losses_and_accuracies(data_root, tmp_path, capsys, caplog):
+    with caplog.at_level("INFO", logger="gradguess.train"):
+        train(small(data_root, epochs=2), tmp_path / "run", progress=False)
+    assert "step/s" not in capsys.readouterr().err  # no bar in a job's log
+    logged = [m.groups() for m in (re.search(r"epoch (\d+)/(\d+)\s+train loss ([\d.]+) acc ([\d.]+)\s+test loss "
+                                             r"([\d.]+) acc ([\d.]+)", r.getMessage()) for r in caplog.records) if m]
+    rows = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))
+    assert logged == [(r["epoch"], "2", *(f"{float(r[k]):.4f}" for k in ("train_loss", "train_acc", "test_loss",
+                                                                           "test_acc"))) for r in rows]
 
 
 def test_stable_adamw_clips_the_update_after_a_gradient_spike():

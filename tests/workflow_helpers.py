@@ -34,3 +34,22 @@ def snakemake(workdir: Path, *args, check=True, timeout=1200, env=None):
     if check and out.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stdout[-4000:]}\n{out.stderr[-8000:]}")
     return out
+
+
+# what a dry run or a report writes into a working directory: Snakemake's own caches, locks and logs
+SNAKEMAKE_SCRATCH = (".snakemake/iocache", ".snakemake/locks", ".snakemake/log")
+
+
+def tree_state(root: Path) -> dict[str, tuple]:
+    """Every file and directory under `root` with its size and modification time (Snakemake's scratch and Python's
+    bytecode caches aside): equal states, an unchanged tree."""
+    state = {}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in dirs + files:
+            path = Path(folder, name)
+            rel = path.relative_to(root).as_posix()
+            if not rel.startswith(SNAKEMAKE_SCRATCH):
+                st = path.lstat()
+                state[rel] = (st.st_size, st.st_mtime_ns) if name in files else ("dir",)
+    return state

@@ -47,8 +47,10 @@ class Plan:
         path = f"{self.tree}/{kind}/{spec.dataset}/{spec.arch}/{name}/e{spec.epochs}"
         known = self.runs.get(path)
         if known is not None and not known.trains_like(spec):
-            raise PlanError(f"two figures ask for {path} with different settings: {known.to_json()} and "
-                            f"{spec.to_json()}")
+            keys = sorted(self.users[path] | {figure})
+            who = f"config key {keys[0]} asks" if len(keys) == 1 else f"config keys {' and '.join(keys)} ask"
+            raise PlanError(f"{who} for {path} with two different settings, {known.to_json()} and "
+                            f"{spec.to_json()}: one directory holds one run")
         if known is not None:
             intervals = [m for m in (known.monitor_every, spec.monitor_every) if m]
             spec = replace(known, monitor_every=min(intervals) if intervals else 0)
@@ -62,8 +64,8 @@ class Plan:
                        batch_size=batch_size)
         path = f"{self.tree}/trajectories/{dataset}/{spec.arch}/e{epochs}/seed{seed}"
         if self.trajectories.setdefault(path, spec) != spec:
-            raise PlanError(f"two figures ask for the trajectory {path} with different settings: "
-                            f"{self.trajectories[path].to_json()} and {spec.to_json()}")
+            raise PlanError(f"config keys trajectory and figure2 ask for the trajectory {path} with different "
+                            f"settings: {self.trajectories[path].to_json()} and {spec.to_json()}")
         self.users.setdefault(path, set()).add(figure)
         return path
 
