@@ -10,19 +10,10 @@ import pytest
 import yaml
 
 from gradguess import batching, catalog, methods
-from gradguess import config as gconfig
 from gradguess import plan as gplan
 from gradguess.spec import SCHEDULES, Part, RunSpec, columns, defaults, per_replicate, settings
+from test_plan import build, load
 from workflow_helpers import REPO
-
-
-def load(*presets, **overrides):
-    cfg = gconfig.load([REPO / "config.yaml", *(REPO / p for p in presets)], REPO / gconfig.SCHEMA)
-    return gconfig.merge(cfg, overrides)
-
-
-def build(cfg):
-    return gplan.build(cfg, source_exists=lambda p: True)
 
 
 def test_config_yaml_states_runspecs_defaults():

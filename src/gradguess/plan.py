@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from gradguess.catalog import SHAPES
+from gradguess.models import facts
 from gradguess.spec import Part, RunSpec, SpecError, arch_name, settings
 
 TABLE1_ROWS = ("adam", "augment", "augment_long")
@@ -151,7 +152,7 @@ def mlp(depth, width) -> Part:
 
 
 def mixer(sizes: dict) -> Part:
-    return Part("localmixer", {k: int(sizes[k]) for k in ("blocks", "channels", "patch", "groups")})
+    return Part("localmixer", {k: int(sizes[k]) for k in facts.get("localmixer").required})
 
 
 # ---- the figures, each asking for its runs -----------------------------------------------------------------
@@ -236,7 +237,6 @@ def _table1(plan: Plan, usable):
 
 
 PROMPT_SETS = ("cub200", "stanford_cars", "stanford_dogs")  # no download exists: a source directory or nothing
-VIT_SIZES = ("patch", "dim", "depth", "heads", "mlp_ratio", "n_prompt")
 
 
 def vit_weights_file(plan: Plan) -> str:
@@ -267,7 +267,7 @@ def _figure9(plan: Plan, usable):
         raise PlanError(f"config key figure9.datasets: {datasets} have different image sizes {sorted(shapes)}; one "
                         "backbone's position embeddings fit one size")
     plan.lists["vit_weights"], plan.lists["vit_image"] = vit_weights_file(plan), list(shapes.pop())
-    model = Part("vit_prompt", {**{k: f["vit"][k] for k in VIT_SIZES}, "weights": plan.lists["vit_weights"]})
+    model = Part("vit_prompt", {**f["vit"], "weights": plan.lists["vit_weights"]})  # the schema names its sizes
     for d in datasets:
         for m in f["methods"]:
             for lr in f["lrs"]:
