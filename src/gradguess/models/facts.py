@@ -61,7 +61,7 @@ _ADDED: dict[str, ModelFacts] = {}
 
 @lru_cache(maxsize=None)
 def _built_in() -> dict[str, ModelFacts]:
-    """Every `models/<file>_facts.py`'s FACTS, by model name (in file order)."""
+    """Every `models/<file>_facts.py`'s FACTS, by model name (files in name order)."""
     found = {}
     for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name):
         if info.name.endswith(SUFFIX):
