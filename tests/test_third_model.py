@@ -1,16 +1,25 @@
 """A model defined only here, registered with the model registry, trains with W^T, activation perturbation and
-directional descent through the unchanged trainer and engine, and an analysis loads its weights: adding a model is
-one file (here, this test) and one `register` call."""
+directional descent through the unchanged trainer and engine, and an analysis loads its weights; `gradguess plan`
+plans it, the schedule and `gradguess cost` size it, `gradguess train` trains it from the plan's specification, and
+it leaves the registry when done: adding a model is one file (here, this test: its facts and its code) and one
+`register` call."""
+import json
+import math
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from gradguess import data, methods, models
+from gradguess import config, data, jobsize, methods, models, plan, schedule
 from gradguess.cli import main
+from gradguess.models.facts import ModelFacts
 from gradguess.models.sites import Sites, output_error
-from gradguess.spec import Part, RunSpec
+from gradguess.spec import Part, RunSpec, SpecError
 from gradguess.train import Runtime, train
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 class ToyTrace(Sites):
@@ -79,16 +88,28 @@ class Toy(nn.Module):
 
 def build_toy(options, input_shape, classes, seed):
     torch.manual_seed(seed)
-    import math
     return Toy(math.prod(input_shape), classes, options["width"])
+
+
+def toy_size(options, shape, classes):
+    """(trainable parameters, forward multiply-adds per example): the frozen layer counts only in the latter."""
+    width, inputs = options["width"], math.prod(shape)
+    return width * width + width + width * classes + classes, inputs * width + width * width + width * classes
+
+
+# what the torch-free side (the plan, the schedule, job sizes, the cost) knows of the toy: no architecture rule
+# (the generic toy-w<width>), no memory rule (the default allowance), both JVP modes (directional_derivatives)
+TOY = ModelFacts("toy", required=("width",), size=toy_size)
 
 
 @pytest.fixture(scope="module")
 def toy_root(tmp_path_factory):
-    models.register("toy", build_toy, required=("width",))
+    models.register(TOY, build_toy)
     root = tmp_path_factory.mktemp("toy")
     data.prepare("synthetic", root / "data")
-    return root
+    yield root
+    models.unregister("toy")
+    assert "toy" not in models.names()
 
 
 def test_the_engines_estimates_of_the_toy_are_right():
@@ -150,3 +171,59 @@ def test_an_analysis_loads_the_toys_weights(toy_root, tmp_path):
     rows = pd.read_csv(out)
     assert rows.loc[rows["method"] == "backprop", "cosine"].iloc[0] == pytest.approx(1.0)
     assert 0 < rows.loc[rows["method"] == "wt", "cosine"].iloc[0] < 1
+
+
+def _toy_runs(p, usable):
+    """A figure of the toy's own: W^T and backprop on the synthetic set."""
+    p.lists["toy"] = [p.request("toy", m, p.spec(m, "synthetic", Part("toy", {"width": 16}), 1, lr=1e-2,
+                                                 batch_size=500)) for m in ("wt", "backprop")]
+
+
+def test_the_toy_goes_through_plan_schedule_cost_and_train(toy_root, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(plan.FIGURES, "toy", (_toy_runs, {"table2"}))
+    (tmp_path / "few.yaml").write_text("figures: [table2]\ntable2: {datasets: [synthetic], methods: [wt]}\n")
+    files = [str(REPO / "config.yaml"), str(REPO / "presets" / "quick.yaml"), str(tmp_path / "few.yaml")]
+    assert main(["-q", "plan", "--configfile", *files, "--out", str(tmp_path / "plan.tsv"),
+                 "--specs", str(tmp_path / "specs")]) == 0
+    rows = [r.split("\t") for r in (tmp_path / "plan.tsv").read_text().splitlines()]
+    toy = [dict(zip(rows[0], r)) for r in rows[1:] if "toy" in r]
+    assert {(r["method"], r["arch"], r["schedule"]) for r in toy} == {("wt", "toy-w16", "constant"),
+                                                                      ("backprop", "toy-w16", "constant")}
+    # the schedule and the job sizes (jobsize raised KeyError for a registered model: no size rule)
+    p = plan.build(config.load(files))
+    wt = next(s for d, s in p.runs.items() if s.model.name == "toy" and s.method.name == "wt")
+    assert jobsize.spec_minutes(wt) >= jobsize.MIN_MINUTES and jobsize.spec_mem_mb(wt) > 0
+    assert all(schedule.schedule(p, 60 * 24)[d] == 0 for d, s in p.runs.items() if s.model.name == "toy")
+    capsys.readouterr()
+    assert main(["-q", "cost", "--configfile", *files, "--device", "cpu", "--steps"]) == 0
+    assert "toy-w16 on synthetic, wt, batch 500" in capsys.readouterr().out
+    # `gradguess train` from the specification the plan wrote
+    spec_file = next((tmp_path / "specs").rglob("toy-w16/wt/e1.json"))
+    assert RunSpec.from_json(spec_file.read_text()) == wt
+    assert main(["-q", "train", "--spec", str(spec_file), "--data-root", str(toy_root / "data"), "--device", "cpu",
+                 "--out", str(tmp_path / "run" / "seed{seed}"), "--checkpoint", str(tmp_path / "run" / "c{seed}.pt"),
+                 "--progress", "log"]) == 0
+    for seed in wt.seeds:
+        result = json.loads((tmp_path / "run" / f"seed{seed}" / "result.json").read_text())
+        assert result["status"] == "completed" and result["steps"] == 20
+
+
+def test_a_model_states_what_it_cannot_do_before_any_job(toy_root):
+    """The facts a model declares refuse a run it cannot train when the spec is checked (the plan checks every
+    run): the LocalMixer has one JVP mode, only the MLP guesses with low memory and is monitored."""
+    mixer = {"name": "localmixer", "options": {"blocks": 1, "channels": 8, "patch": 16, "groups": 2}}
+    for method, settings, named in (({"name": "wt", "options": {"mode": "per_layer"}}, {}, "method.options.mode"),
+                                    ({"name": "wt", "options": {"memory": "low"}}, {}, "memory='low'"),
+                                    ({"name": "wt"}, {"monitor_every": 5}, "monitor_every")):
+        with pytest.raises(SpecError, match=named):
+            RunSpec.from_dict({"model": mixer, "method": method, "dataset": "synthetic", **settings})
+    RunSpec.from_dict({"model": {"name": "toy", "options": {"width": 4}}, "method": {"name": "wt", "options": {
+        "mode": "per_layer"}}, "dataset": "synthetic"})
+
+
+def test_an_unregistered_model_is_unknown_again():
+    models.register(ModelFacts("toy2", required=("width",), size=toy_size), build_toy)
+    assert "toy2" in models.names()
+    models.unregister("toy2")
+    with pytest.raises(SpecError, match="model.name: unknown 'toy2'; valid: .*mlp"):
+        RunSpec.from_dict({"model": {"name": "toy2", "options": {"width": 4}}, "method": "wt", "dataset": "synthetic"})

@@ -5,10 +5,11 @@
       max_replicates: 64           # replicates in one batched job at most
       devices: {gpu: true, cpu: false}
 
-Runs batch when their specifications are equal but for what a batched model keeps per replicate: the seed, the
-learning rate, the weight decay, the monitor interval and the method's options (wt_sv_power's power, a cosine...).
-Everything else (dataset, architecture, batch size, epochs, optimizer and its momentum, schedule, augmentation, the
-method itself) is one for the whole job. Only MLP runs batch. On the CPU batching does not pay (0.5-0.9x the
+Runs batch when their specifications are equal but for what a batched model keeps per replicate (the RunSpec fields
+marked per_replicate: the seed, the learning rate, the weight decay, the monitor interval) and the method's options
+(wt_sv_power's power, a cosine...). Everything else (dataset, architecture, batch size, epochs, optimizer and its
+momentum, schedule, augmentation, the method itself) is one for the whole job. Only the models whose facts say so
+batch (models/<file>_facts.py: the MLP). On the CPU batching does not pay (0.5-0.9x the
 throughput of one by one: benchmarks/results/cpu-bench-batched.txt), so the default batches on GPUs only, where
 small MLPs are bound by kernel launches that batching shares (to be measured: benchmarks/bench_batched.py --device
 cuda).
@@ -25,12 +26,17 @@ import json
 from typing import Iterable, Mapping
 
 from gradguess import methods
-from gradguess.spec import RunSpec
+from gradguess.models import facts
+from gradguess.spec import RunSpec, per_replicate
 
 DEFAULTS = {"max_replicates": 64, "devices": {"gpu": True, "cpu": False}}
-MODELS = ("mlp",)
 # every method of the registry batches: each has a functional form (methods.base.Estimator.compute_functional)
-PER_REPLICATE = ("seeds", "lr", "weight_decay", "monitor_every")  # and the method's options
+PER_REPLICATE = per_replicate()  # and the method's options
+
+
+def batches(model: str) -> bool:
+    """Whether a model's runs can train as replicates of one batched model (its facts say)."""
+    return model in facts.names() and facts.get(model).batches
 
 
 class BatchingError(ValueError):
@@ -39,8 +45,9 @@ class BatchingError(ValueError):
 
 def alone(spec: RunSpec) -> str | None:
     """Why this run never batches, or None."""
-    if spec.model.name not in MODELS:
-        return f"model {spec.model.name!r} does not batch (batched models: {', '.join(MODELS)})"
+    if not batches(spec.model.name):
+        models = [m for m in facts.names() if batches(m)]
+        return f"model {spec.model.name!r} does not batch (batched models: {', '.join(models)})"
     if spec.method.name not in methods.names():
         return f"method {spec.method.name!r} does not batch"
     if spec.method.options.get("memory") == "low":  # a lone run's way of saving memory, not a batched one

@@ -1,18 +1,14 @@
 """Names and facts importable without torch (the Snakefile and the report commands use them): datasets, optimizers,
-models."""
+JVP modes. (A model's facts live beside the model: gradguess.models.facts.)"""
 from __future__ import annotations
 
 DATASETS = ("mnist", "svhn", "cifar10", "cifar100", "synthetic", "cub200", "stanford_cars", "stanford_dogs")
 OPTIMIZERS = ("adamw", "sgd", "stable_adamw")
-# Each model's options in a run specification: (required integers, optional settings). The builders live in
-# gradguess.models (one file each); a run directory's architecture part is named by gradguess.spec.arch_name.
-MODELS = {
-    "mlp": (("depth", "width"), ()),
-    "localmixer": (("blocks", "channels", "patch", "groups"), ()),
-    "vit_prompt": (("patch", "dim", "depth", "heads", "n_prompt"), ("mlp_ratio", "weights")),
-}
-# the module of gradguess.models each lives in: the registry imports it by name, so a run's code digest names it
-MODEL_MODULES = {"mlp": "mlp", "localmixer": "mixer", "vit_prompt": "vit_prompt"}
+# JVP modes of the activation-space methods (methods/engine.py): one directional derivative per example (the
+# paper's), or one per layer and example; the first is every method's default
+MODES = ("joint", "per_layer")
+DEFAULT_MODE = MODES[0]
+# The models, their options and their other facts: gradguess.models.facts (one file beside each model).
 
 # (channels, height, width) and number of classes of each data set.
 SHAPES = {

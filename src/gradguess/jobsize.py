@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 
 from gradguess import calibration as cal
-from gradguess.calibration import shapes
 from gradguess.catalog import SIZES, in_features
+from gradguess.models import facts
 
 SAFETY = 3.0            # first attempt: three times the projection (calibrated on an H200; most GPUs are slower)
 STARTUP_SECONDS = 120   # interpreter, imports, data loading, CUDA context
@@ -21,7 +21,7 @@ ANALYSIS_LAUNCHES = 10  # an analysis pass launches ~10x a training step's kerne
 
 
 def mlp_params(dataset: str, depth: int, width: int) -> int:
-    return shapes.params("mlp", {"depth": depth, "width": width}, dataset)
+    return facts.get("mlp").params({"depth": depth, "width": width}, dataset)
 
 
 def margin(attempt: int) -> float:
@@ -125,25 +125,20 @@ def mem_margin(attempt: int) -> float:
 
 
 def train_mem_mb(dataset: str, depth: int, width: int, batch_size: int, gpu: bool = True, attempt: int = 1) -> int:
-    """Host memory: the runtime, the data set loaded (its uint8 file and float32 tensors), the model and its
-    optimizer state and checkpoint copies, and on the CPU the activations."""
-    params = mlp_params(dataset, depth, width)
-    n_train, n_test = SIZES[dataset]
-    data_bytes = (n_train + n_test) * in_features(dataset) * (1 + 4)  # uint8 file, float32 tensor
-    model_bytes = 4 * params * 8  # weights, grads, optimizer state, checkpoint copies
-    activations = 4 * batch_size * (in_features(dataset) + depth * width) * 8
-    need = MEM_BASE_MB["gpu" if gpu else "cpu"] + (data_bytes + model_bytes + (0 if gpu else activations)) / 2**20
+    """An MLP run's host memory (spec_mem_mb)."""
+    return model_mem_mb("mlp", {"depth": depth, "width": width}, dataset, batch_size, gpu, attempt)
+
+
+def model_mem_mb(model: str, options, dataset: str, batch_size: int, gpu: bool = True, attempt: int = 1) -> int:
+    """Host memory: the runtime, the data set loaded (its uint8 file and float32 tensors for the 32x32 sets, uint8
+    for the 224x224 ones), and what the model declares for itself (its weights, optimizer state, checkpoint copies
+    and activations: `memory_mb` in models/<file>_facts.py)."""
+    pixels = sum(SIZES[dataset]) * in_features(dataset)
+    data_mb = pixels * (2 if in_features(dataset) > 3 * 64 * 64 else 5) / 2**20
+    model_mb = facts.get(model).model_mb(options, dataset, batch_size, gpu)
+    need = MEM_BASE_MB["gpu" if gpu else "cpu"] + data_mb + model_mb
     return int(math.ceil(need * mem_margin(attempt) / 100) * 100)
 
 
 def spec_mem_mb(spec, gpu: bool = True, attempt: int = 1) -> int:
-    o = spec.model.options
-    if spec.model.name == "mlp":
-        return train_mem_mb(spec.dataset, o["depth"], o["width"], spec.batch_size, gpu, attempt)
-    # the LocalMixer and the prompted ViT: the data set (floats for the 32x32 sets, uint8 for the 224x224 ones),
-    # and an allowance for the model and its activations (ViT-B/16's weights alone are 0.35 GB)
-    pixels = sum(SIZES[spec.dataset]) * in_features(spec.dataset)
-    data_mb = pixels * (2 if in_features(spec.dataset) > 3 * 64 * 64 else 5) / 2**20
-    model_mb = 2000 if spec.model.name == "vit_prompt" else 500
-    need = MEM_BASE_MB["gpu" if gpu else "cpu"] + data_mb + model_mb
-    return int(math.ceil(need * mem_margin(attempt) / 100) * 100)
+    return model_mem_mb(spec.model.name, spec.model.options, spec.dataset, spec.batch_size, gpu, attempt)

@@ -109,10 +109,11 @@ def method_modules(*names: str) -> tuple[str, ...]:
 
 
 def model_modules(*names: str) -> tuple[str, ...]:
-    """A model lives in `gradguess/models/<file>.py` (catalog.MODEL_MODULES); the registry loads it by name."""
-    from gradguess.catalog import MODEL_MODULES
+    """A model lives in `gradguess/models/<file>.py` (its facts' `module`); the registry loads it by name."""
+    from gradguess.models import facts
 
-    return tuple(f"{PACKAGE}.models.{MODEL_MODULES[n]}" for n in names if n in MODEL_MODULES)
+    return tuple(f"{PACKAGE}.models.{facts.get(n).module}" for n in names
+                 if n in facts.names() and facts.get(n).module)
 
 
 def job_digest(command: str, methods: tuple[str, ...] = (), models: tuple[str, ...] = (), src: Path = SRC) -> str:
@@ -130,7 +131,7 @@ def training_digest(method: str, model: str = "mlp", src: Path = SRC) -> str:
     `wt_sv_power`), not the other methods' runs. A run of a model that batches (an MLP) may be trained as a
     replicate of a batched job (gradguess.batched), so that code is its code too, whichever way it was trained.
     """
-    from gradguess.batching import MODELS as BATCHED
+    from gradguess.batching import batches
 
-    batched = (f"{PACKAGE}.batched",) if model in BATCHED else ()
+    batched = (f"{PACKAGE}.batched",) if batches(model) else ()
     return code_digest(f"{PACKAGE}.train", *batched, *method_modules(method), *model_modules(model), src=src)

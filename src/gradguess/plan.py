@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Callable
 
 from gradguess.catalog import SHAPES
-from gradguess.spec import Part, RunSpec, arch_name
+from gradguess.models import facts
+from gradguess.spec import Part, RunSpec, SpecError, arch_name, settings
 
 TABLE1_ROWS = ("adam", "augment", "augment_long")
-RUN_HYPER = ("optimizer", "lr", "weight_decay", "momentum", "batch_size", "monitor_every")
 
 
 class PlanError(ValueError):
@@ -42,6 +42,7 @@ class Plan:
     # ---- what the figures ask for
     def request(self, figure: str, name: str, spec: RunSpec, kind: str = "runs") -> str:
         """Register a run and return its directory. A spec equal to its method's defaults is named by the method."""
+        _validate(figure, name, spec)
         if spec.trains_like(self.defaults(spec)):
             name = spec.method.name
         path = f"{self.tree}/{kind}/{spec.dataset}/{spec.arch}/{name}/e{spec.epochs}"
@@ -58,10 +59,11 @@ class Plan:
         self.users.setdefault(path, set()).add(figure)
         return path
 
-    def trajectory(self, figure: str, dataset: str, depth: int, width: int, epochs: int, seed: int, optimizer: str,
-                   lr: float, batch_size: int) -> str:
-        spec = replace(self.spec("backprop", dataset, mlp(depth, width), epochs, [seed]), optimizer=optimizer, lr=lr,
-                       batch_size=batch_size)
+    def trajectory(self, figure: str, section: str, dataset: str, depth: int, width: int, epochs: int,
+                   seed: int) -> str:
+        """A backprop run whose weights after every epoch are kept, with the run settings of config key `section`."""
+        spec = self.spec("backprop", dataset, mlp(depth, width), epochs, [seed], section)
+        _validate(figure, "trajectory", spec)
         path = f"{self.tree}/trajectories/{dataset}/{spec.arch}/e{epochs}/seed{seed}"
         if self.trajectories.setdefault(path, spec) != spec:
             raise PlanError(f"config keys trajectory and figure2 ask for the trajectory {path} with different "
@@ -69,24 +71,26 @@ class Plan:
         self.users.setdefault(path, set()).add(figure)
         return path
 
-    # ---- run settings: training defaults, then the method's, then a variant's, then the figure's
-    def spec(self, method: str, dataset: str, model: Part, epochs: int, seeds=None) -> RunSpec:
+    # ---- run settings: training defaults, then the method's, a variant's, the figure's section's, then the cell's
+    def spec(self, name: str, dataset: str, model: Part, epochs: int, seeds=None, section: str | None = None,
+             options: dict | None = None, **cell) -> RunSpec:
+        """The run of a method or a variant (a method with overrides, under `variants`), with the run settings of
+        config key `section` (a figure's: dotted, e.g. figure5.sv_power) and then this cell's (an lr of a grid);
+        `options` add to the method's."""
         c = self.config
-        s = {k: v for k, v in c["training"].items()}
-        s.update({k: v for k, v in c["methods"].get(method, {}).items()})
-        options = dict(s.pop("options", {}))
-        return RunSpec(model=model, method=Part(method, options), dataset=dataset, epochs=int(epochs),
-                       seeds=tuple(int(x) for x in (c["seeds"] if seeds is None else seeds)),
-                       **{k: s[k] for k in RUN_HYPER if k in s})
-
-    def named(self, name: str, dataset: str, model: Part, epochs: int, seeds=None) -> RunSpec:
-        """A method's or a variant's spec (a variant: a method with overrides, under `variants`)."""
-        if name not in self.config["variants"]:
-            return self.spec(name, dataset, model, epochs, seeds)
-        variant = dict(self.config["variants"][name])
-        spec = self.spec(variant.pop("method"), dataset, model, epochs, seeds)
-        options = {**spec.method.options, **variant.pop("options", {})}
-        return replace(spec, method=Part(spec.method.name, options), **variant)
+        variant = dict(c["variants"].get(name, {}))
+        method = variant.pop("method", name)
+        given, opts = {}, {}
+        for layer in (c["training"], c["methods"].get(method, {}), variant):
+            layer = dict(layer)
+            opts.update(layer.pop("options", {}))
+            given.update(layer)
+        if section is not None:
+            given.update(section_settings(c, section, dataset))
+        given.update(cell)
+        return RunSpec(model=model, method=Part(method, {**opts, **(options or {})}), dataset=dataset,
+                       epochs=int(epochs), seeds=tuple(int(x) for x in (c["seeds"] if seeds is None else seeds)),
+                       **given)
 
     def defaults(self, spec: RunSpec) -> RunSpec:
         return replace(self.spec(spec.method.name, spec.dataset, spec.model, spec.epochs, spec.seeds),
@@ -102,19 +106,47 @@ class Plan:
         return "auto" in self.runs[path].method.options.values()
 
     def rows(self) -> list[dict]:
-        """One row per run and trajectory, its whole specification spelled out (plan.tsv)."""
+        """One row per run and trajectory, its whole specification spelled out (plan.tsv): a column per RunSpec
+        field, the model's as its name and architecture, the method's as its name and options."""
         out = []
         for kind, table in (("run", self.runs), ("trajectory", self.trajectories)):
             for path, spec in sorted(table.items()):
-                s = spec.to_dict()
-                out.append({"kind": kind, "directory": path, "figures": " ".join(sorted(self.users.get(path, ()))),
-                            "dataset": s["dataset"], "model": spec.model.name, "arch": spec.arch,
-                            "method": spec.method.name,
-                            "options": ",".join(f"{k}={v}" for k, v in sorted(spec.method.options.items())),
-                            **{k: s[k] for k in ("optimizer", "lr", "momentum", "weight_decay", "batch_size",
-                                                 "epochs", "augment", "monitor_every")},
-                            "seeds": " ".join(map(str, spec.seeds)), "digest": spec.digest()})
+                fields = {**spec.to_dict(), "model": spec.model.name, "method": spec.method.name,
+                          "seeds": " ".join(map(str, spec.seeds))}
+                parts = {"model": {"arch": spec.arch},
+                         "method": {"options": ",".join(f"{k}={v}" for k, v in sorted(spec.method.options.items()))}}
+                row = {"kind": kind, "directory": path, "figures": " ".join(sorted(self.users.get(path, ()))),
+                       "dataset": spec.dataset}  # first, as in the directory
+                for name, value in fields.items():
+                    row.update({name: value, **parts.get(name, {})})
+                out.append({**row, "digest": spec.digest()})
         return out
+
+
+def _validate(figure: str, name: str, spec: RunSpec) -> None:
+    try:
+        spec.validate()
+    except SpecError as exc:
+        raise PlanError(f"{figure} asks for a run ({name}) its model or method cannot train: {exc}") from None
+
+
+def section_settings(config: dict, section: str, dataset: str) -> dict:
+    """The run settings (RunSpec's settings fields) config key `section` gives, for a run on `dataset`: a setting
+    given as a mapping is given per data set (figure9.weight_decay)."""
+    values = config
+    for key in section.split("."):
+        values = values[key]
+    out = {}
+    for name in settings():
+        if name not in values:
+            continue
+        value = values[name]
+        if isinstance(value, dict):
+            if dataset not in value:
+                raise PlanError(f"config key {section}.{name}: no value for data set {dataset}")
+            value = value[dataset]
+        out[name] = value
+    return out
 
 
 def mlp(depth, width) -> Part:
@@ -122,21 +154,23 @@ def mlp(depth, width) -> Part:
 
 
 def mixer(sizes: dict) -> Part:
-    return Part("localmixer", {k: int(sizes[k]) for k in ("blocks", "channels", "patch", "groups")})
+    return Part("localmixer", {k: int(sizes[k]) for k in facts.get("localmixer").required})
 
 
 # ---- the figures, each asking for its runs -----------------------------------------------------------------
 
 def _table2(plan: Plan, usable):
     t = plan.config["table2"]
-    plan.lists["table2"] = [plan.request("table2", m, plan.named(m, d, mlp(a["depth"], a["width"]), t["epochs"]))
+    plan.lists["table2"] = [plan.request("table2", m, plan.spec(m, d, mlp(a["depth"], a["width"]), t["epochs"],
+                                                                section="table2"))
                             for d in usable(t["datasets"]) for a in t["architectures"] for m in t["methods"]]
 
 
 def _figure4(plan: Plan, usable):
     f = plan.config["figure4"]
-    plan.lists["figure4"] = {panel: [plan.request("figure4", n, plan.named(n, f["dataset"], mlp(f["depth"], f["width"]),
-                                                                            f["epochs"])) for n in f[panel]]
+    model = mlp(f["depth"], f["width"])
+    plan.lists["figure4"] = {panel: [plan.request("figure4", n, plan.spec(n, f["dataset"], model, f["epochs"],
+                                                                          section="figure4")) for n in f[panel]]
                              for panel in ("middle", "right")} if usable([f["dataset"]]) else {}
 
 
@@ -147,19 +181,20 @@ def _figure6(plan: Plan, usable):
         for optimizer in f["optimizers"]:
             for lr in f["lrs"]:
                 for m in f["methods"]:
-                    spec = replace(plan.spec(m, f["dataset"], mlp(f["depth"], f["width"]), f["epochs"]),
-                                   optimizer=optimizer, lr=lr, momentum=0.0, weight_decay=None)
+                    spec = plan.spec(m, f["dataset"], mlp(f["depth"], f["width"]), f["epochs"], section="figure6",
+                                     optimizer=optimizer, lr=lr)
                     runs.append(plan.request("figure6", f"{m}-{optimizer}-lr{lr:g}", spec))
     plan.lists["figure6"] = runs
 
 
 def _figure7(plan: Plan, usable):
     f, j = plan.config["figure7"], plan.config["figure7"]["jacobian"]
-    plan.lists["figure7"] = [plan.request("figure7", n, plan.named(n, f["dataset"], mlp(f["depth"], f["width"]),
-                                                                   f["epochs"])) for n in f["methods"]] \
-        if usable([f["dataset"]]) else []
-    plan.lists["jacobian"] = plan.request("figure7", "backprop", plan.named(
-        "backprop", j["dataset"], mlp(j["depth"], j["width"]), j["epochs"])) if usable([j["dataset"]]) else None
+    plan.lists["figure7"] = [plan.request("figure7", n, plan.spec(n, f["dataset"], mlp(f["depth"], f["width"]),
+                                                                  f["epochs"], section="figure7"))
+                             for n in f["methods"]] if usable([f["dataset"]]) else []
+    plan.lists["jacobian"] = plan.request("figure7", "backprop", plan.spec(
+        "backprop", j["dataset"], mlp(j["depth"], j["width"]), j["epochs"], section="figure7.jacobian")) \
+        if usable([j["dataset"]]) else None
 
 
 def _figure5(plan: Plan, usable):
@@ -167,16 +202,12 @@ def _figure5(plan: Plan, usable):
     top, bottom = [], []
     if usable([f["dataset"]]):
         for n in f["methods"]:
-            spec = replace(plan.named(n, f["dataset"], mlp(f["depth"], f["width"]), f["epochs"]),
-                           monitor_every=f["monitor_every"])
+            spec = plan.spec(n, f["dataset"], mlp(f["depth"], f["width"]), f["epochs"], section="figure5")
             top.append(plan.request("figure5", n, spec))
     if usable([sv["dataset"]]):
         for power in sv["powers"]:
             spec = plan.spec("wt_sv_power", sv["dataset"], mlp(sv["depth"], sv["width"]), sv["epochs"],
-                             range(sv["replicates"]))
-            spec = replace(spec, batch_size=sv["batch_size"], lr=sv["lr"], weight_decay=sv["weight_decay"],
-                           monitor_every=sv["monitor_every"],
-                           method=Part("wt_sv_power", {**spec.method.options, "power": power}))
+                             range(sv["replicates"]), section="figure5.sv_power", options={"power": power})
             bottom.append(plan.request("figure5", f"wt_sv_power-p{power:g}", spec, kind="replicates"))
     plan.lists["figure5"] = {"top": top, "bottom": bottom}
 
@@ -195,9 +226,8 @@ def _table1(plan: Plan, usable):
                 method = plan.config["variants"][name]["method"] if name in plan.config["variants"] else name
                 rerun = row == "augment_long" and method == "backprop"
                 epochs = t["epochs"]["augment" if rerun else row]
-                spec = replace(plan.named(name, t["dataset"], mixer(t["mixer"]), epochs), optimizer=t["optimizer"],
-                               lr=t["lr"], weight_decay=t["weight_decay"], batch_size=t["batch_size"],
-                               augment=row != "adam")
+                spec = plan.spec(name, t["dataset"], mixer(t["mixer"]), epochs, section="table1",
+                                 augment=row != "adam")
                 if rerun:
                     spec = replace(spec, seeds=tuple(max(spec.seeds) + 1 + s - min(spec.seeds) for s in spec.seeds))
                 label = {"adam": "adam", "augment": "aug"}.get(row, "aug-rerun" if rerun else "aug")
@@ -209,7 +239,6 @@ def _table1(plan: Plan, usable):
 
 
 PROMPT_SETS = ("cub200", "stanford_cars", "stanford_dogs")  # no download exists: a source directory or nothing
-VIT_SIZES = ("patch", "dim", "depth", "heads", "mlp_ratio", "n_prompt")
 
 
 def vit_weights_file(plan: Plan) -> str:
@@ -240,15 +269,11 @@ def _figure9(plan: Plan, usable):
         raise PlanError(f"config key figure9.datasets: {datasets} have different image sizes {sorted(shapes)}; one "
                         "backbone's position embeddings fit one size")
     plan.lists["vit_weights"], plan.lists["vit_image"] = vit_weights_file(plan), list(shapes.pop())
-    model = Part("vit_prompt", {**{k: f["vit"][k] for k in VIT_SIZES}, "weights": plan.lists["vit_weights"]})
+    model = Part("vit_prompt", {**f["vit"], "weights": plan.lists["vit_weights"]})  # the schema names its sizes
     for d in datasets:
-        if d not in f["weight_decay"]:
-            raise PlanError(f"config key figure9.weight_decay: no value for data set {d}")
         for m in f["methods"]:
             for lr in f["lrs"]:
-                spec = replace(plan.spec(m, d, model, f["epochs"], f["seeds"]), optimizer=f["optimizer"], lr=lr,
-                               momentum=f["momentum"], weight_decay=f["weight_decay"][d], batch_size=f["batch_size"],
-                               augment=f["augment"], schedule="cosine", warmup_epochs=f["warmup_epochs"])
+                spec = plan.spec(m, d, model, f["epochs"], f["seeds"], section="figure9", lr=lr)
                 plan.lists["figure9"].append(plan.request("figure9", f"{m}-lr{lr:g}", spec))
 
 
@@ -258,9 +283,8 @@ def _trajectories(plan: Plan, usable):
     if not usable([traj["dataset"]]):
         raise PlanError(f"config key trajectory.dataset: {traj['dataset']} has no usable source "
                         f"(data.sources.{traj['dataset']})")
-    plan.lists["trajectory"] = plan.trajectory("figure1", traj["dataset"], traj["depth"], traj["width"],
-                                               traj["epochs"], traj["seed"], traj["optimizer"], traj["lr"],
-                                               traj["batch_size"])
+    plan.lists["trajectory"] = plan.trajectory("figure1", "trajectory", traj["dataset"], traj["depth"], traj["width"],
+                                               traj["epochs"], traj["seed"])
     every = c["figure1"]["every"]
     epochs = list(range(0, traj["epochs"] + 1, every))
     plan.lists["figure1_epochs"] = epochs if epochs[-1] == traj["epochs"] else epochs + [traj["epochs"]]
@@ -269,14 +293,13 @@ def _trajectories(plan: Plan, usable):
     left = "figure2" in plan.figures and bool(usable([f2["left"]["dataset"]]))
 
     def subspace(figure, widths):
-        return {f"{d}x{w}": plan.trajectory(figure, f2["dataset"], d, w, f2["epochs"], f2["seed"], f2["optimizer"],
-                                            f2["lr"], f2["batch_size"])
+        return {f"{d}x{w}": plan.trajectory(figure, "figure2", f2["dataset"], d, w, f2["epochs"], f2["seed"])
                 for w in widths for d in f2["depths"]} if usable2 else {}
     plan.lists["figure2"] = subspace("figure2", [f2["width"]]) if "figure2" in plan.figures else {}
     plan.lists["figure10"] = subspace("figure10", c["figure10"]["widths"]) if "figure10" in plan.figures else {}
     plan.lists["figure2_left"] = plan.trajectory(
-        "figure2", f2["left"]["dataset"], f2["left"]["depth"], f2["left"]["width"], f2["epochs"], f2["seed"],
-        f2["optimizer"], f2["lr"], f2["batch_size"]) if usable2 and left else None
+        "figure2", "figure2", f2["left"]["dataset"], f2["left"]["depth"], f2["left"]["width"], f2["epochs"],
+        f2["seed"]) if usable2 and left else None
 
 
 FIGURES: dict[str, tuple[Callable, set[str]]] = {  # what plans each figure's runs, and the figures that need them

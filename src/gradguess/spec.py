@@ -3,6 +3,15 @@ which seeds, and what it records. One list of fields, one validation, one digest
 (gradguess.plan) writes it, `gradguess train --spec` reads it, config.json records it and a checkpoint is resumed
 only by a run of the same spec. Torch-free: the Snakefile builds specs while it is parsed.
 
+The fields are the one list of a run's settings; their metadata say what else reads them:
+  setting        a config section may set it (training, methods, variants, a figure's section: gradguess.plan);
+                 the config schema's `$defs/settings` lists the same names (a test checks)
+  per_replicate  replicates of one batched job may differ in it (gradguess.batching)
+  column         its column in the run tables (report/runs.py; None: none; the model, method and data set have
+                 columns of their own making)
+Their defaults are the one definition of a run's defaults (config.yaml's `training:` states the same values, for
+the record a preset's artifacts keep: a test checks they agree).
+
     spec = RunSpec.from_dict({"model": {"name": "mlp", "options": {"depth": 6, "width": 1024}},
                               "method": {"name": "wt"}, "dataset": "cifar10", "epochs": 1000})
     spec.arch          # 'd6-w1024': the architecture's part of a run directory, defined here only
@@ -16,7 +25,8 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping
 
-from gradguess.catalog import DATASETS, MODELS, OPTIMIZERS
+from gradguess.catalog import DATASETS, DEFAULT_MODE, OPTIMIZERS
+from gradguess.models import facts
 
 
 SCHEDULES = ("constant", "cosine")
@@ -60,22 +70,27 @@ class Part:
         return cls(str(value["name"]), dict(value.get("options") or {}))
 
 
+def _field(default, *, setting: bool = True, per_replicate: bool = False, column: str | None = "="):
+    """A RunSpec field with its metadata (the module docstring); column "=": the field's own name."""
+    return field(default=default, metadata={"setting": setting, "per_replicate": per_replicate, "column": column})
+
+
 @dataclass(frozen=True)
 class RunSpec:
     model: Part
     method: Part
     dataset: str
-    epochs: int = 10
-    batch_size: int = 512
-    optimizer: str = "adamw"
-    lr: float = 1e-4
-    momentum: float = 0.0
-    weight_decay: float | None = None   # None: the optimizer's default (gradguess.optim)
-    augment: bool = False               # random crop and flip per batch (Table 1)
-    schedule: str = "constant"          # the lr over epochs: constant, or cosine (to 0, after a linear warmup)
-    warmup_epochs: int = 0              # cosine only: epochs of linear warmup from 0 (Jia et al.'s VPT: 10)
-    seeds: tuple[int, ...] = (0,)
-    monitor_every: int = 0              # steps between guess-quality measurements (monitor.csv); 0: off
+    optimizer: str = _field("adamw")
+    lr: float = _field(1e-4, per_replicate=True)
+    momentum: float = _field(0.0)
+    batch_size: int = _field(512)
+    weight_decay: float | None = _field(None, per_replicate=True)  # None: the optimizer's default (gradguess.optim)
+    epochs: int = _field(10, setting=False, column="planned_epochs")
+    augment: bool = _field(False)           # random crop and flip per batch (Table 1)
+    schedule: str = _field("constant", column=None)  # the lr over epochs: constant, or cosine (to 0, after a warmup)
+    warmup_epochs: int = _field(0, column=None)      # cosine only: epochs of linear warmup from 0 (Jia et al.: 10)
+    monitor_every: int = _field(0, per_replicate=True, column=None)  # steps between guess-quality measurements
+    seeds: tuple[int, ...] = _field((0,), setting=False, per_replicate=True, column=None)
 
     # ---- one serialisation
     def to_dict(self) -> dict:
@@ -116,18 +131,7 @@ class RunSpec:
     def validate(self) -> None:
         if self.dataset not in DATASETS:
             raise SpecError(f"dataset: unknown {self.dataset!r}; valid: {', '.join(DATASETS)}")
-        if self.model.name not in MODELS:
-            raise SpecError(f"model.name: unknown {self.model.name!r}; valid: {', '.join(MODELS)}")
-        needed, allowed = MODELS[self.model.name]
-        lacking = sorted(set(needed) - set(self.model.options))
-        unknown = sorted(set(self.model.options) - set(needed) - set(allowed))
-        if lacking or unknown:
-            raise SpecError(f"model.options of {self.model.name}: " + "; ".join(
-                part for part in (f"lacks {lacking}" if lacking else "", f"unknown {unknown}" if unknown else "")
-                if part) + f" (needs {list(needed)}, may have {list(allowed)})")
-        for key in needed:
-            if not isinstance(self.model.options[key], int) or self.model.options[key] < 1:
-                raise SpecError(f"model.options.{key} must be an integer >= 1, got {self.model.options[key]!r}")
+        self._validate_model()
         from gradguess import methods  # torch-free: names only
         if self.method.name not in methods.names():
             raise SpecError(f"method.name: unknown {self.method.name!r}; valid: {', '.join(methods.names())}")
@@ -149,6 +153,37 @@ class RunSpec:
                             f"{self.warmup_epochs}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise SpecError(f"seeds must be distinct and at least one, got {list(self.seeds)}")
+        self._validate_support()
+
+    def _validate_model(self) -> None:
+        """The model's name and options, as its facts declare them (gradguess.models.facts)."""
+        if self.model.name not in facts.names():
+            raise SpecError(f"model.name: unknown {self.model.name!r}; valid: {', '.join(facts.names())}")
+        model = facts.get(self.model.name)
+        needed, allowed = model.required, model.optional
+        lacking = sorted(set(needed) - set(self.model.options))
+        unknown = sorted(set(self.model.options) - set(needed) - set(allowed))
+        if lacking or unknown:
+            raise SpecError(f"model.options of {self.model.name}: " + "; ".join(
+                part for part in (f"lacks {lacking}" if lacking else "", f"unknown {unknown}" if unknown else "")
+                if part) + f" (needs {list(needed)}, may have {list(allowed)})")
+        for key in needed:
+            if not isinstance(self.model.options[key], int) or self.model.options[key] < 1:
+                raise SpecError(f"model.options.{key} must be an integer >= 1, got {self.model.options[key]!r}")
+
+    def _validate_support(self) -> None:
+        """What the method and settings ask of the model: a JVP mode, low memory, the monitor (its facts say)."""
+        model, options = facts.get(self.model.name), self.method.options
+        mode = options.get("mode", DEFAULT_MODE)
+        if mode not in model.modes:
+            raise SpecError(f"method.options.mode: model {model.name} takes JVP mode(s) {', '.join(model.modes)}, "
+                            f"not {mode!r}")
+        if options.get("memory") == "low" and not model.low_memory:
+            supported = [n for n in facts.names() if facts.get(n).low_memory]
+            raise SpecError(f"method option memory='low' is implemented for model(s) {', '.join(supported)} only, "
+                            f"not {model.name}; use memory='default'")
+        if self.monitor_every and not model.monitor:
+            raise SpecError(f"the guess monitor (monitor_every) does not measure model {model.name}; use 0")
 
     # ---- one digest
     def digest(self, with_seeds: bool = False) -> str:
@@ -176,17 +211,31 @@ class RunSpec:
 
 
 def arch_name(model: Part) -> str:
-    """A model's part of a run directory, the one definition: d<depth>-w<width> for an MLP,
-    mixer-b<blocks>-c<channels>-p<patch>-g<groups> for a LocalMixer, vit-p<patch>-w<dim>-b<blocks>-h<heads>-n<prompts>
-    for a prompted ViT, <name>-<options> for any other."""
-    o = model.options
-    if model.name == "mlp":
-        return f"d{o['depth']}-w{o['width']}"
-    if model.name == "localmixer":
-        return f"mixer-b{o['blocks']}-c{o['channels']}-p{o['patch']}-g{o['groups']}"
-    if model.name == "vit_prompt":
-        return f"vit-p{o['patch']}-w{o['dim']}-b{o['depth']}-h{o['heads']}-n{o['n_prompt']}"
-    return "-".join([model.name.replace("_", ""), *(f"{k[0]}{v}" for k, v in sorted(o.items()) if isinstance(v, int))])
+    """A model's part of a run directory, the one definition: its facts' (gradguess.models.facts), e.g. d<depth>-
+    w<width> for an MLP; <name>-<options> for a model whose facts name none."""
+    return facts.get(model.name).arch_name(model.options)
 
 
-__all__ = ["RunSpec", "Part", "SpecError", "arch_name", "lr_factor", "SCHEDULES"]
+def settings() -> tuple[str, ...]:
+    """The fields a config section may set (in field order)."""
+    return tuple(f.name for f in fields(RunSpec) if f.metadata.get("setting"))
+
+
+def per_replicate() -> tuple[str, ...]:
+    """The fields replicates of one batched job may differ in (and the method's options)."""
+    return tuple(f.name for f in fields(RunSpec) if f.metadata.get("per_replicate"))
+
+
+def columns() -> dict[str, str]:
+    """field -> its run-table column, for the fields the run tables show (in field order)."""
+    return {f.name: f.name if f.metadata["column"] == "=" else f.metadata["column"] for f in fields(RunSpec)
+            if f.metadata.get("column") is not None}
+
+
+def defaults() -> dict:
+    """Each setting's default."""
+    return {f.name: f.default for f in fields(RunSpec) if f.metadata.get("setting")}
+
+
+__all__ = ["RunSpec", "Part", "SpecError", "arch_name", "lr_factor", "SCHEDULES", "settings", "per_replicate",
+           "columns", "defaults"]

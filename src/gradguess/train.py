@@ -38,11 +38,10 @@ from gradguess.augment import random_crop_flip
 from gradguess.data.loading import load as load_data
 from gradguess.device import log_device, resolve_device
 from gradguess.loop import Run, run_epochs
-from gradguess.methods import low_memory
 from gradguess.methods.base import mean_cross_entropy
 from gradguess.optim import make_optimizer
 from gradguess.runfiles import RunFiles, generators
-from gradguess.spec import RunSpec, SpecError
+from gradguess.spec import RunSpec
 
 log = logging.getLogger("gradguess.train")
 
@@ -66,12 +65,6 @@ def check(spec: RunSpec) -> None:
     """What the trainer needs beyond the spec's own validation (torch is loaded here: the method's options)."""
     spec.validate()
     methods.get(spec.method.name, **spec.method.options)  # names the bad method option
-    if spec.method.options.get("memory") == "low" and spec.model.name not in low_memory.MODELS:
-        raise SpecError(f"method option memory='low' is implemented for model(s) {', '.join(low_memory.MODELS)} "
-                        f"only, not {spec.model.name}; use memory='default'")
-    if spec.monitor_every and spec.model.name != "mlp":
-        raise SpecError("the guess monitor (monitor_every) measures MLPs only; use 0 for "
-                        f"model {spec.model.name}")
 
 
 def build_model(spec: RunSpec, data, seed: int):

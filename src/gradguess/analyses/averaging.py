@@ -121,7 +121,7 @@ def averaging_curve(model, x_pool, y_pool, index: int, method: str, options: dic
 
 
 def averaging(model, x_train, y_train, method_specs: list[tuple[str, dict]], examples: int, max_guesses: int,
-              batch_size: int, chunk: int = 1024, seed: int = 0, modes: tuple[str, ...] = ("joint",)) -> list[dict]:
+              batch_size: int, chunk: int = 1024, seed: int = 0, modes: tuple[str, ...] = (methods.DEFAULT_MODE,)) -> list[dict]:
     """Curves for `examples` examples (the first ones of a seeded training batch), every method and, for the
     activation-space methods, every JVP mode in `modes` (a row's `mode` is empty for directional descent)."""
     device = x_train.device

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from gradguess import methods
-from gradguess.methods import parse_value
+from gradguess.methods import DEFAULT_MODE, parse_value
 from gradguess.metrics import (best_loss_reduction, cosine_similarity, layer_cosine_similarity,
                                one_step_effectiveness)
 
@@ -46,7 +46,7 @@ class MethodSpec:
         return self.name + "".join(f":{k}={v}" for k, v in self.options)
 
 
-def reference_cosine(paths, method: str = "wt", mode: str = "joint", average_from_epoch: int = 1) -> float:
+def reference_cosine(paths, method: str = "wt", mode: str = DEFAULT_MODE, average_from_epoch: int = 1) -> float:
     """A method's mean cosine over Figure 1's measurements: what `cosine: auto` matches (§4).
 
     `paths`: the per-epoch measurement CSVs (`gradguess cosine`), averaged as Figure 1's table averages

@@ -39,7 +39,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from gradguess.calibration import shapes
-from gradguess.catalog import DATASETS, MODELS, NUM_CLASSES, SHAPES
+from gradguess.catalog import DATASETS, NUM_CLASSES, SHAPES
+from gradguess.models import facts
 
 FORMAT = "gradguess-calibration-v1"
 HERE = Path(__file__).resolve().parent
@@ -106,7 +107,7 @@ def entry_key(model, options, dataset, method, batch, replicates=1) -> str:
 
 def shape_key(model: str, options, dataset: str) -> tuple:
     """Two shapes are one when the model's size options and the data's image shape and classes agree."""
-    needed = MODELS[model][0]
+    needed = facts.get(model).required
     return model, tuple((k, int(options[k])) for k in needed), SHAPES[dataset], NUM_CLASSES[dataset]
 
 
@@ -262,10 +263,11 @@ def _entry(e, where: str) -> Entry:
     from gradguess import methods
 
     model = _need(e, "model", "str", where)
-    if model not in MODELS:
-        raise CalibrationError(f"{where}: key 'model': unknown {model!r}; valid: {', '.join(MODELS)}")
+    if model not in facts.names():
+        raise CalibrationError(f"{where}: key 'model': unknown {model!r}; valid: {', '.join(facts.names())}")
+    needed = facts.get(model).required
     options = _need(e, "options", "dict", where)
-    for k in MODELS[model][0]:
+    for k in needed:
         _need(options, k, "int", f"{where}.options")
     dataset = _need(e, "dataset", "str", where)
     if dataset not in DATASETS:
@@ -279,7 +281,7 @@ def _entry(e, where: str) -> Entry:
     if seconds <= 0:
         raise CalibrationError(f"{where}: key 'seconds' must be > 0, got {seconds!r}")
     replicates = _need(e, "replicates", "int", where) if "replicates" in e else 1
-    return Entry(model, tuple((k, int(options[k])) for k in MODELS[model][0]), dataset, method,
+    return Entry(model, tuple((k, int(options[k])) for k in needed), dataset, method,
                  _need(e, "batch", "int", where), replicates, float(seconds), _need(e, "date", "str", where),
                  _need(e, "torch", "str", where), str(e.get("device_name", "")), _need(e, "how", "str", where))
 

@@ -16,8 +16,8 @@ def add_arguments(p) -> None:
     p.add_argument("--dataset", type=choice("dataset", catalog.DATASETS), required=True)
     p.add_argument("--data-root", default="data")
     p.add_argument("--methods", nargs="+", required=True, metavar="METHOD[:KEY=VALUE,...]")
-    p.add_argument("--modes", nargs="+", choices=methods.MODES, default=["joint"],
-                   help="JVP modes for activation-space methods (default: joint)")
+    p.add_argument("--modes", nargs="+", choices=methods.MODES, default=[methods.DEFAULT_MODE],
+                   help=f"JVP modes for activation-space methods (default: {methods.DEFAULT_MODE})")
     p.add_argument("--examples", type=int, default=8)
     p.add_argument("--max-guesses", type=int, default=8192)
     p.add_argument("--chunk", type=int, default=1024, help="guesses per engine pass (bounds memory)")

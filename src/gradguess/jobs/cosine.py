@@ -20,8 +20,8 @@ def add_arguments(p) -> None:
     p.add_argument("--data-root", default="data")
     p.add_argument("--methods", nargs="+", required=True, metavar="METHOD[:KEY=VALUE,...]",
                    help=f"methods to measure, from: {', '.join(methods.names())}")
-    p.add_argument("--modes", nargs="+", choices=methods.MODES, default=["joint"],
-                   help="JVP modes for activation-space methods (default: joint)")
+    p.add_argument("--modes", nargs="+", choices=methods.MODES, default=[methods.DEFAULT_MODE],
+                   help=f"JVP modes for activation-space methods (default: {methods.DEFAULT_MODE})")
     p.add_argument("--batches", type=int, default=4)
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--seed", type=int, default=0,

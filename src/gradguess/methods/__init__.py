@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib
 import inspect
 
+from gradguess.catalog import DEFAULT_MODE, MODES  # JVP modes of the activation-space methods (engine.py)
+
 # name -> class in methods/<name>.py
 _METHODS = {
     "backprop": "Backprop",
@@ -25,8 +27,6 @@ _METHODS = {
     "cosine_matched_directional": "CosineMatchedDirectional",
     "wt_sv_power": "WTSVPower",
 }
-# JVP modes of the activation-space methods (see engine.py)
-MODES = ("joint", "per_layer")
 # the `memory` option: keep every layer's activations (default), or recompute them in a second sweep (low_memory.py)
 MEMORY = ("default", "low")
 
@@ -80,5 +80,5 @@ def __getattr__(attr: str):
     raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
-__all__ = ["get", "names", "valid_options", "method_class", "parse_value", "Estimator", "Estimate", "ActivationGuess", "MODES",
+__all__ = ["get", "names", "valid_options", "method_class", "parse_value", "Estimator", "Estimate", "ActivationGuess", "MODES", "DEFAULT_MODE",
            "MEMORY", "UnknownMethodError"]

@@ -14,13 +14,14 @@ import math
 
 import torch
 
+from gradguess.methods import DEFAULT_MODE
 from gradguess.methods.engine import ActivationGuess, GuessContext
 
 
 class ActivationMixing(ActivationGuess):
     name = "activation_mixing"
 
-    def __init__(self, normalize: bool = True, mode: str = "joint", local_losses: bool = False,
+    def __init__(self, normalize: bool = True, mode: str = DEFAULT_MODE, local_losses: bool = False,
                  memory: str = "default"):
         super().__init__(mode=mode, local_losses=local_losses, memory=memory)
         if not isinstance(normalize, bool):

@@ -8,13 +8,14 @@ with fewer than k layers after them (the last one, for k = 1) get N(0, I).
 """
 from torch import Tensor
 
+from gradguess.methods import DEFAULT_MODE
 from gradguess.methods.engine import ActivationGuess, GuessContext
 
 
 class Downstream(ActivationGuess):
     name = "downstream"
 
-    def __init__(self, layers: int = 1, mode: str = "joint", memory: str = "default"):
+    def __init__(self, layers: int = 1, mode: str = DEFAULT_MODE, memory: str = "default"):
         super().__init__(mode=mode, memory=memory)
         if layers < 1:
             raise ValueError(f"downstream layers must be >= 1, got {layers}")

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from gradguess.methods import MODES, low_memory
+from gradguess.methods import DEFAULT_MODE, MODES, low_memory
 from gradguess.methods.base import Estimate, Estimator, mean_cross_entropy, noise
 from gradguess.models.sites import Sites, output_error  # noqa: F401  (output_error re-exported)
 
@@ -145,7 +145,7 @@ class ActivationGuess(Estimator):
 
     pool: Tensor | None = None
 
-    def __init__(self, mode: str = "joint", local_losses: bool = False, memory: str = "default"):
+    def __init__(self, mode: str = DEFAULT_MODE, local_losses: bool = False, memory: str = "default"):
         if mode not in MODES:
             raise ValueError(f"unknown JVP mode {mode!r}; valid modes: {', '.join(MODES)}")
         if not isinstance(local_losses, bool):

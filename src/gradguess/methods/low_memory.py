@@ -53,17 +53,15 @@ import torch
 from torch import Tensor
 from torch.func import functional_call, jvp
 
-from gradguess.methods import MEMORY
+from gradguess.methods import DEFAULT_MODE, MEMORY
 from gradguess.methods.base import Estimate, mean_cross_entropy, noise, trainable
 from gradguess.models.mlp import MLP, tangent_derivative, tangent_step
 from gradguess.models.sites import Sites
 
-MODELS = ("mlp",)  # the models (by spec name) this mode supports; train.check refuses the others early
-
 Apply = Callable[[str, Tensor], None]
 
 
-def check_option(memory, mode: str = "joint", local_losses: bool = False) -> str:
+def check_option(memory, mode: str = DEFAULT_MODE, local_losses: bool = False) -> str:
     """The `memory` option's value, or a ValueError saying what it does not support."""
     if memory not in MEMORY:
         raise ValueError(f"option memory must be one of {', '.join(MEMORY)}; got {memory!r}")

@@ -19,6 +19,7 @@ that bias narrows the guess space, the weights lose rank, and the cosine
 similarity rises over training. The paper trains this with StableAdamW because
 it can be unstable.
 """
+from gradguess.methods import DEFAULT_MODE
 from gradguess.methods.downstream import Downstream
 from gradguess.methods.engine import GuessContext, output_error
 
@@ -26,7 +27,7 @@ from gradguess.methods.engine import GuessContext, output_error
 class SelfSharpening(Downstream):
     name = "self_sharpening"
 
-    def __init__(self, mode: str = "joint", memory: str = "default"):
+    def __init__(self, mode: str = DEFAULT_MODE, memory: str = "default"):
         super().__init__(layers=1, mode=mode, memory=memory)
 
     def options(self) -> dict:

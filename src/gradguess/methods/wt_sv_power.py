@@ -6,6 +6,7 @@ the paper's controlled re-creation of self-sharpening. Power 1 is plain W^T.
 """
 import torch
 
+from gradguess.methods import DEFAULT_MODE
 from gradguess.methods.engine import GuessContext
 from gradguess.methods.wt import WT
 
@@ -13,7 +14,7 @@ from gradguess.methods.wt import WT
 class WTSVPower(WT):
     name = "wt_sv_power"
 
-    def __init__(self, power: float = 1.0, mode: str = "joint", memory: str = "default"):
+    def __init__(self, power: float = 1.0, mode: str = DEFAULT_MODE, memory: str = "default"):
         super().__init__(mode=mode, memory=memory)
         self.power = float(power)
 

@@ -1,5 +1,6 @@
 """Models whose structure the forward-gradient engine can read: each one's `trace(x)` returns its linear sites
-(models/sites.py). One file per model, found by name:
+(models/sites.py). One file per model, its facts beside it (`<file>_facts.py`: gradguess.models.facts), found by
+name:
 
     mlp          the paper's MLPs (models/mlp.py)
     localmixer   Ren et al.'s LocalMixer, Table 1 (models/mixer.py)
@@ -8,7 +9,9 @@
 Each module has `build(options, input_shape, num_classes, seed)`: the model a run with that seed starts from, made
 on the CPU so that every device starts equal. `build(part, ...)` builds one from a run specification's model part;
 `save` writes a weights file that names its model, `load` rebuilds any model from one (and reads the bare MLP state
-dicts and checkpoints of older runs). A model defined elsewhere (a test's) joins with `register`.
+dicts and checkpoints of older runs). A model defined elsewhere (a test's) joins with `register` and leaves with
+`unregister`. Importing this package imports no torch (the facts are read while the Snakefile is parsed); building
+or loading a model does.
 """
 from __future__ import annotations
 
@@ -16,19 +19,13 @@ import importlib
 import math
 from typing import Callable
 
-import torch
-
-from gradguess import catalog, checkpoints
-from gradguess.checkpoints import Damaged
-from gradguess.errors import CheckpointError
-from gradguess.io import read_checkpoint, torch_save
-from gradguess.models.sites import Sites
-from gradguess.spec import Part
+from gradguess.models import facts
 
 WEIGHTS_FORMAT = "gradguess-weights-v1"
 _REGISTERED: dict[str, Callable] = {}
 # the classes, loaded on first use: a run imports its own model's file only (and its code digest names only that)
-_LAZY = {"MLP": "mlp", "Trace": "mlp", "LocalMixer": "mixer", "MixerTrace": "mixer", "CIFAR10_SIZES": "mixer"}
+_LAZY = {"MLP": "mlp", "Trace": "mlp", "LocalMixer": "mixer", "MixerTrace": "mixer", "CIFAR10_SIZES": "mixer",
+         "Sites": "sites"}
 
 
 def __getattr__(attr: str):
@@ -38,32 +35,40 @@ def __getattr__(attr: str):
 
 
 def _module(name: str):
-    return importlib.import_module(f"{__name__}.{catalog.MODEL_MODULES[name]}")
+    return importlib.import_module(f"{__name__}.{facts.get(name).module}")
 
 __all__ = ["MLP", "Trace", "LocalMixer", "MixerTrace", "Sites", "CIFAR10_SIZES", "build", "save", "load",
-           "register", "names", "weights_record", "build_seeded", "build_mixer_seeded", "load_model", "model_from_state"]
+           "register", "unregister", "names", "facts", "weights_record", "build_seeded", "build_mixer_seeded",
+           "load_model", "model_from_state"]
 
 
 def names() -> list[str]:
-    return [*catalog.MODEL_MODULES, *_REGISTERED]
+    return facts.names()
 
 
-def register(name: str, builder: Callable, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
-    """Add a model defined outside this package: `builder(options, input_shape, num_classes, seed)`; `required`
-    (integer options) and `optional` are what a run specification's model options may hold."""
-    catalog.MODELS[name] = (tuple(required), tuple(optional))
-    _REGISTERED[name] = builder
+def register(model: facts.ModelFacts, builder: Callable) -> None:
+    """Add a model defined outside this package: its facts (gradguess.models.facts.ModelFacts) and
+    `builder(options, input_shape, num_classes, seed)`."""
+    facts.add(model)
+    _REGISTERED[model.name] = builder
+
+
+def unregister(name: str) -> None:
+    """Remove a model `register` added (a test's, when it is done)."""
+    facts.remove(name)
+    _REGISTERED.pop(name, None)
 
 
 def _builder(name: str) -> Callable:
     if name in _REGISTERED:
         return _REGISTERED[name]
-    if name not in catalog.MODEL_MODULES:
-        raise ValueError(f"unknown model {name!r}; valid models: {', '.join(names())}")
-    return _module(name).build
+    try:
+        return _module(name).build
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
 
 
-def build(part: Part, input_shape, num_classes: int, seed: int) -> torch.nn.Module:
+def build(part, input_shape, num_classes: int, seed: int):
     """The model `part` ({name, options}) for data of `input_shape` (C, H, W) and `num_classes`, as a run with
     `seed` starts from."""
     return _builder(part.name)(dict(part.options), tuple(int(s) for s in input_shape), int(num_classes), int(seed))
@@ -74,19 +79,24 @@ def _state(model) -> dict:
     return model.trainable_state() if hasattr(model, "trainable_state") else model.state_dict()
 
 
-def weights_record(model, part: Part, input_shape, num_classes: int, seed: int) -> dict:
+def weights_record(model, part, input_shape, num_classes: int, seed: int) -> dict:
     """What a weights file holds: the model's tensors and what rebuilds the model, so `load` needs nothing else."""
     return {"format": WEIGHTS_FORMAT, "model": part.to_dict(), "input_shape": [int(s) for s in input_shape],
             "num_classes": int(num_classes), "seed": int(seed), "state": _state(model)}
 
 
-def save(model, part: Part, input_shape, num_classes: int, seed: int, path) -> None:
+def save(model, part, input_shape, num_classes: int, seed: int, path) -> None:
+    from gradguess.io import torch_save
+
     torch_save(weights_record(model, part, input_shape, num_classes, seed), path)
 
 
-def load(path, device) -> torch.nn.Module:
+def load(path, device):
     """Any model from a weights file (`save`), a training checkpoint, an epoch snapshot, or the bare MLP state dict
     or prompted-ViT checkpoint of older runs."""
+    from gradguess.errors import CheckpointError
+    from gradguess.io import read_checkpoint
+
     obj = read_checkpoint(path, device)
     if isinstance(obj, dict) and isinstance(obj.get("weights"), dict):
         obj = obj["weights"]  # a training checkpoint holds the weights record
@@ -102,9 +112,16 @@ def load(path, device) -> torch.nn.Module:
         raise CheckpointError(f"{path} holds no weights of a known model ({exc})") from exc
 
 
-def _from_record(obj: dict, path) -> torch.nn.Module:
+def _from_record(obj: dict, path):
     """The model a weights record names, once its tensors are checked against it (names, shapes, dtypes): read off
     the model built on the meta device first, so a record naming a huge model allocates nothing."""
+    import torch
+
+    from gradguess import checkpoints
+    from gradguess.checkpoints import Damaged
+    from gradguess.errors import CheckpointError
+    from gradguess.spec import Part
+
     try:
         part = Part.from_dict("model", obj["model"])
         shape, classes, seed = obj["input_shape"], obj["num_classes"], obj["seed"]
@@ -156,12 +173,16 @@ def model_from_state(state: dict):
 
 def build_seeded(in_features: int, num_classes: int, depth: int, width: int, seed: int):
     """The MLP a training run with `seed` starts from."""
+    from gradguess.spec import Part
+
     return build(Part("mlp", {"depth": depth, "width": width}), (in_features, 1, 1), num_classes, seed)
 
 
 def build_mixer_seeded(image_shape: tuple[int, int, int], num_classes: int, seed: int, blocks: int = 4,
                        channels: int = 512, patch: int = 4, groups: int = 16):
     """The LocalMixer a training run with `seed` starts from; defaults: Ren et al.'s M/8/16."""
+    from gradguess.spec import Part
+
     return build(Part("localmixer", {"blocks": blocks, "channels": channels, "patch": patch, "groups": groups}),
                  image_shape, num_classes, seed)
 

@@ -73,6 +73,8 @@ from torch import Tensor, nn
 from torch.func import jvp
 from torch.nn import functional as F
 
+from gradguess.catalog import DEFAULT_MODE
+from gradguess.models.mixer_facts import FACTS
 from gradguess.models.sites import Sites, output_error
 
 EPS = 1e-5
@@ -326,14 +328,14 @@ class MixerTrace(Sites):
         return out.reshape(self.shape(i))
 
     # ---- the forward-mode pass
-    def directional_derivatives(self, guesses, y, mode="joint", local_losses=False):
+    def directional_derivatives(self, guesses, y, mode=DEFAULT_MODE, local_losses=False):
         """One `torch.func.jvp` of the whole network with every site's guess as the tangent of its z.
 
         local_losses: [blocks, B, P, G], d_k[b, p, g] of every local loss (module docstring);
         otherwise [B], the final loss's derivative per example.
         """
-        if mode != "joint":
-            raise ValueError(f"the LocalMixer has JVP mode 'joint' only, got {mode!r}")
+        if mode not in FACTS.modes:
+            raise ValueError(f"the LocalMixer has JVP mode(s) {', '.join(FACTS.modes)} only, got {mode!r}")
         m = self.model
         b, p, c, g = self.x.shape[0], m.patches, m.channels, m.groups
 

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from gradguess.catalog import MODES
 from gradguess.models.sites import Sites, output_error
-
-MODES = ("joint", "per_layer")
 
 
 @dataclass

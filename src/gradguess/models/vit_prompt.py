@@ -64,12 +64,12 @@ from torch import Tensor, nn
 from torch.func import jvp
 
 from gradguess import checkpoints
+from gradguess.catalog import DEFAULT_MODE, MODES
 from gradguess.errors import CheckpointError
 from gradguess.models.mixer import layer_norm_backward
 from gradguess.models.sites import Sites, output_error
 from gradguess.models.vit_weights import read_backbone_state, sha256
 
-MODES = ("joint", "per_layer")
 VIT_B16 = {"patch": 16, "dim": 768, "depth": 12, "heads": 12, "mlp_ratio": 4.0}  # Dosovitskiy et al.'s ViT-B/16
 CHECKPOINT_ARCH = "vit_prompt"
 
@@ -210,7 +210,7 @@ class PromptTrace(Sites):
         return layer_norm_backward(self.normalised, self.rstd, self.ln_scale * (z @ weight))
 
     # ---- the forward-mode pass
-    def directional_derivatives(self, guesses, y, mode="joint", local_losses=False):
+    def directional_derivatives(self, guesses, y, mode=DEFAULT_MODE, local_losses=False):
         """d_b = ∇_z ℓ_b · ε_b for every example, from one jvp of the frozen network along the prompt guesses.
         Shape (B,) for `joint`, (1, B) for `per_layer` (one site: the same numbers)."""
         if local_losses:

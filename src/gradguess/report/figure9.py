@@ -14,6 +14,7 @@ from gradguess import io
 from gradguess.report.names import dataset_key, dataset_label, method_key, method_label, vit_label
 from gradguess.report.plots import band, colour, save, style
 from gradguess.report.runs import final_accuracy, load_runs
+from gradguess.spec import defaults
 
 VIT_B16 = (16, 768, 12, 12, 4.0)  # patch, width, blocks, heads, MLP ratio
 
@@ -34,13 +35,13 @@ def backbone(weights: str | None) -> str:
 
 
 def _model(seed_dir: Path) -> dict:
-    spec = json.loads((seed_dir / "config.json").read_text())["spec"]
+    spec = {**defaults(), **json.loads((seed_dir / "config.json").read_text())["spec"]}
     o = spec["model"]["options"]
     sizes = (o["patch"], o["dim"], o["depth"], o["heads"], float(o.get("mlp_ratio", 4.0)))
     return {"arch": "ViT-B/16" if sizes == VIT_B16 else f"vit-p{o['patch']}-w{o['dim']}-b{o['depth']}-h{o['heads']}",
             "arch_sizes": "-".join(str(o[k]) for k in ("patch", "dim", "depth", "heads")),
             "prompts": o["n_prompt"], "backbone": backbone(o.get("weights")),
-            "schedule": spec.get("schedule", "constant"), "warmup_epochs": spec.get("warmup_epochs", 0)}
+            "schedule": spec["schedule"], "warmup_epochs": spec["warmup_epochs"]}
 
 
 def selection(curves: pd.DataFrame) -> pd.DataFrame:

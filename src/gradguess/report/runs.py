@@ -13,6 +13,8 @@ from typing import Iterable
 
 import pandas as pd
 
+from gradguess.spec import columns, defaults
+
 RUN_KEYS = ("dataset", "depth", "width", "method", "seed")
 
 
@@ -23,16 +25,18 @@ def seed_dir(path: str | Path) -> Path:
 
 def settings(seed: Path) -> dict:
     """A seed's config.json flattened to what the tables and figures group by: data set, architecture (and an
-    MLP's depth and width), method and options, optimizer, lr, momentum, batch, planned epochs, seed."""
+    MLP's depth and width), method and options, seed, then each RunSpec field with a run-table column
+    (gradguess.spec.columns: optimizer, lr, momentum, batch, weight decay as the optimizer applied it, planned
+    epochs, augmentation), and the preset."""
     config = json.loads((seed / "config.json").read_text())
-    spec = config["spec"]
+    spec = {**defaults(), **config["spec"]}  # a field an older run did not record: its default
     model = spec["model"]
+    run = {column: spec[name] for name, column in columns().items()}
+    run["weight_decay"] = config["weight_decay"]  # resolved: None in a spec is the optimizer's default
     return {"dataset": spec["dataset"], "model": model["name"], "depth": model["options"].get("depth"),
             "width": model["options"].get("width"), "method": spec["method"]["name"],
-            "options": json.dumps(spec["method"]["options"], sort_keys=True), "seed": config["seed"],
-            "optimizer": spec["optimizer"], "lr": spec["lr"], "momentum": spec["momentum"],
-            "batch_size": spec["batch_size"], "weight_decay": config["weight_decay"],
-            "planned_epochs": spec["epochs"], "augment": spec["augment"], "preset": config.get("preset")}
+            "options": json.dumps(spec["method"]["options"], sort_keys=True), "seed": config["seed"], **run,
+            "preset": config.get("preset")}
 
 
 def _seeds(paths: Iterable[str | Path]) -> list[tuple[Path, Path, int]]:
