@@ -13,6 +13,10 @@ MODELS = {
 }
 # the module of gradguess.models each lives in: the registry imports it by name, so a run's code digest names it
 MODEL_MODULES = {"mlp": "mlp", "localmixer": "mixer", "vit_prompt": "vit_prompt"}
+# the module of gradguess.data that reads each data set's files (`import_<dataset>`; the synthetic set's generator):
+# `prepare` imports it by name, so a data set's preparation digest names its own importer only (lineage.data_modules)
+IMPORTERS = {"mnist": "mnist", "svhn": "svhn", "cifar10": "cifar", "cifar100": "cifar", "synthetic": "synthetic",
+             "cub200": "cub", "stanford_cars": "cars", "stanford_dogs": "dogs"}
 
 # (channels, height, width) and number of classes of each data set.
 SHAPES = {

@@ -98,7 +98,7 @@ def train_params():
         "reference": lambda wildcards, input: (f"--reference-table {quoted(input.reference)} --reference-from-epoch "
                                                f"{config['figure1']['average_from_epoch']}" if input.get("reference")
                                                else ""),
-        "code": lambda wildcards: job_code("train", spec_of(wildcards)),
+        "code": lambda wildcards: train_code(spec_of(wildcards)),
     }
 
 
@@ -139,12 +139,17 @@ def subspace_csv(trajectory):
 
 
 # ------------------------------------------------------------------ the code each job depends on
-def job_code(command, spec=None, methods=()):
+def job_code(command, methods=(), datasets=()):
     """A param, so that Snakemake re-runs a job when the library code its job imports changes (comments and
-    docstrings, flags and help excepted); see gradguess/lineage.py."""
-    if spec is not None:
-        return lineage.job_digest(command, (spec.method.name,), (spec.model.name,))
-    return lineage.job_digest(command, tuple(m.partition(":")[0] for m in methods))
+    docstrings, flags and help excepted), and the methods and data sets' importers it loads by name; see
+    gradguess/lineage.py."""
+    return lineage.job_digest(command, *lineage.method_modules(*(m.partition(":")[0] for m in methods)),
+                              *lineage.data_modules(*datasets))
+
+
+def train_code(spec):
+    """A training job's: what training executes (lineage.training_digest), the digest its checkpoints carry."""
+    return lineage.training_digest(spec.method.name, spec.model.name)
 
 
 # ------------------------------------------------------------------ paper figures and small helpers

@@ -36,5 +36,16 @@ JOBS = {
 }
 
 
+# a job module serving several commands, each by the module of its name in a package (imported by name, so no import
+# statement leads there): module -> that package
+BY_NAME: dict[str, str] = {}
+
+
 def module(command: str) -> str:
     return f"{__name__}.{JOBS[command]}"
+
+
+def science(command: str) -> tuple[str, ...]:
+    """The module a table-driven job runs for `command` (none for a job of its own): its digest names it."""
+    package = BY_NAME.get(JOBS[command])
+    return (f"{package}.{command.rpartition(' ')[2]}",) if package else ()
