@@ -111,9 +111,10 @@ def test_cleanup_keeps_results_and_resumable_checkpoints(tmp_path):
 
 
 JOBS = ("train", "cosine", "averaging", "jacobian", "subspace", "class-images", "report figure4", "report figure7",
-        "report figure1", "report table2", "report comparison", "report figure3")
-# the science each job runs, and where it lives
+        "report figure1", "report table2", "report comparison", "report figure3", "report figure9")
+# the science each job runs, and where it lives (the report's artifacts: one job, each figure its own module)
 SCIENCE = {"report figure4": "report/figure4.py", "report figure7": "report/figure7.py",
+           "report figure3": "report/figure3.py", "report figure9": "report/figure9.py",
            "jacobian": "analyses/jacobian.py", "averaging": "analyses/averaging.py",
            "report comparison": "report/claims/figure4.py", "subspace": "analyses/subspace.py"}
 
@@ -142,11 +143,15 @@ def test_editing_a_jobs_science_replans_exactly_the_jobs_that_run_it(src, job):
 
 def test_editing_wiring_or_help_replans_nothing(src):
     before = job_digests(src)
-    for rel in ("jobs/report/figure4.py", "jobs/jacobian.py", "jobs/train.py", "jobs/cosine.py"):
+    for rel in ("jobs/report/artifact.py", "jobs/jacobian.py", "jobs/train.py", "jobs/cosine.py"):
         path = src / "gradguess" / rel
         text = path.read_text()
-        assert 'help="' in text
-        path.write_text(text.replace('help="', 'help="(reworded) ').replace('HELP = "', 'HELP = "(reworded) '))
+        assert 'help="' in text or '"help": "' in text
+        path.write_text(text.replace('help="', 'help="(reworded) ').replace('HELP = "', 'HELP = "(reworded) ')
+                        .replace('"help": "', '"help": "(reworded) '))
+    artifact = src / "gradguess" / "jobs" / "report" / "artifact.py"  # a new figure's flags: wiring too
+    new = '    "figure12": ("Figure 12", {"--runs": RUNS}),\n    "figure9": ('
+    artifact.write_text(artifact.read_text().replace('    "figure9": (', new))
     cli = src / "gradguess" / "cli.py"
     cli.write_text(cli.read_text() + "\n# a comment\nGROUPS['extra'] = 'help'\n")
     assert job_digests(src) == before

@@ -28,7 +28,7 @@ SRC = Path(__file__).resolve().parent.parent
 # what a run computes lives in the modules they name, and those are in) and bookkeeping that computes nothing.
 NOT_DIGESTED = frozenset({PACKAGE, f"{PACKAGE}.methods", f"{PACKAGE}.catalog", f"{PACKAGE}.lineage",
                           f"{PACKAGE}.errors", f"{PACKAGE}.cli", f"{PACKAGE}.jobs", f"{PACKAGE}.jobs.args",
-                          f"{PACKAGE}.jobs.report", f"{PACKAGE}.jobs.report.common"})
+                          f"{PACKAGE}.jobs.report", f"{PACKAGE}.report.artifacts"})
 WIRING = frozenset({"add_arguments", "HELP", "DESCRIPTION", "FLAGS"})  # a job's command-line face: in no digest
 
 

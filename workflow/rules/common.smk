@@ -11,6 +11,7 @@ SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)  # the library's torch-free modules, from this checkout
 from gradguess import config as gconfig, jobsize, lineage, plan as gplan, schedule as gschedule  # noqa: E402
 from gradguess.catalog import DATASETS  # noqa: E402
+from gradguess.report import artifacts as gartifacts  # noqa: E402
 from gradguess.config import ConfigError  # noqa: E402
 
 CONDA_ENV = "../../envs/gradguess.yaml"
@@ -157,9 +158,17 @@ def train_code(spec):
 PAPER_FIGURES = gplan.artifacts(PLAN)
 
 
-def prefix_of(name):
-    """A params function: the named output's path without its suffix (artifacts come in several formats)."""
-    return lambda wildcards, output: os.path.splitext(output[name])[0]
+def artifact_outputs(name):
+    """A report rule's outputs: its artifact's files, named in gradguess/report/artifacts.py (the report job writes
+    the same), each one the HTML report shows with its caption and category."""
+    artifact = gartifacts.ARTIFACTS[name]
+    return {key: report(str(path), caption=f"../report/{artifact.caption(key, name)}.rst", category=artifact.category)
+            if artifact.shown(key) else str(path) for key, path in gartifacts.paths(name, FIGURES).items()}
+
+
+def artifact_dir(wildcards, output):
+    """A params function: the directory a report rule's artifact goes to (its outputs')."""
+    return os.path.dirname(output[0])
 
 
 def dirname_of(name, where="output"):

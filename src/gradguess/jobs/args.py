@@ -1,7 +1,21 @@
-"""Argument types the jobs share: a choice that names the valid ones, a method option KEY=VALUE."""
+"""Argument types the jobs share: a choice that names the valid ones, a method option KEY=VALUE, the report jobs'
+inputs. Wiring: in no code digest (gradguess.lineage)."""
 from __future__ import annotations
 
 import argparse
+import json
+
+RUNS = {"nargs": "+", "required": True, "help": "the runs' seed files (result.json)"}
+GATHERED = {"required": True, "help": "CSV from `gradguess report gather`"}
+SUBSPACE = {"nargs": "+", "required": True, "help": "CSVs from `gradguess subspace`"}
+
+
+def json_setting(what: str) -> dict:
+    return {"type": json.loads, "default": None, "help": f"{what} as JSON, for the titles"}
+
+
+def panel(what: str) -> dict:
+    return {"nargs": "*", "default": [], "help": f"{what} (none: no panel)"}
 
 
 def choice(kind: str, valid):
