@@ -13,6 +13,7 @@ Training is the one exception, and has one digest (`training_digest`), the train
 checkpoint's and provenance.json's alike: what training executes (the trainer, the batched loop, the method and
 the model the run names, the data loading), not what `gradguess train` does before (an 'auto' option resolved
 from Figure 1's measurements, a data set prepared: their results reach a run as its input files), nor its flags.
+
 Imports nothing heavy (no torch): the Snakefile calls it while it is parsed.
 """
 from __future__ import annotations
