@@ -4,7 +4,8 @@ cosine stands at 1024 and at the most guesses, and W^T's limit (the cosine of it
     python benchmarks/figure4_modes.py --data-root DIR --dataset cifar10 --steps 20 98 --examples 2
 
 Trains the paper's 6x1024 MLP with AdamW (lr 1e-4, batch 512) for the largest step count, measuring at each
-count on the way; prints one line per (steps, method, mode). The README's Figure 4 discussion quotes this.
+count on the way; prints one line per (steps, method, mode). Quoted in
+docs/results.md#figure-4-left-which-jvp-mode-averages-measured.
 """
 from __future__ import annotations
 

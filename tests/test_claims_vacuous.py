@@ -13,7 +13,8 @@ from gradguess.report.claims import FAILS, HOLDS, NOT_MEASURED
 from gradguess.report.setting import describe, reduction
 
 BY_ID = {c.id: c for c in claims.CLAIMS}
-README = Path(__file__).resolve().parents[1] / "README.md"
+REPO = Path(__file__).resolve().parents[1]
+RESULTS_DOC = REPO / "docs" / "results.md"  # the table of claims
 
 
 def check(claim_id, **artifacts):
@@ -225,9 +226,12 @@ def test_every_reading_is_starred_in_the_papers_setting():
         r for r in reduction(BY_ID["fig4_momentum"].paper, {}) if "cosine-matched" not in r]
 
 
-def test_the_readme_no_longer_attributes_our_head_to_the_papers_caption():
-    text = README.read_text()
-    assert "as the paper's caption says" not in text and "~10⁴ guesses" not in text
+def test_the_docs_no_longer_attribute_our_head_to_the_papers_caption():
+    docs = [REPO / "README.md", REPO / "CONTRIBUTING.md", *sorted((REPO / "docs").glob("*.md"))]
+    assert RESULTS_DOC in docs
+    for doc in docs:
+        text = doc.read_text()
+        assert "as the paper's caption says" not in text and "~10⁴ guesses" not in text, doc
 
 
 def test_table1_row_c_backprop_is_its_own_run_said_so_beside_the_number(tmp_path):
@@ -263,17 +267,17 @@ def test_a_list_valued_architecture_compares_as_a_set():
         "architecture 3x1024, 3x32 (paper: 3x1024, 4x1024, 6x1024)"]
 
 
-# ---- the README's table of claims -----------------------------------------------------------------------------------
+# ---- the table of claims in docs/results.md --------------------------------------------------------------------------
 
-def test_the_readmes_table_of_claims_is_current():
+def test_the_docs_table_of_claims_is_current():
     from gradguess.report.summary import CLAIMS_BEGIN, CLAIMS_END, claims_block
 
     assert all(c.fails_on for c in claims.CLAIMS)
-    # a "|" would be turned into "/" in the Markdown tables (the README's and comparison.md's): "norm(g)", not "|g|"
+    # a "|" would be turned into "/" in the Markdown tables (docs/results.md's, comparison.md's): "norm(g)", not "|g|"
     assert not [c.id for c in claims.CLAIMS if "|" in c.tolerance_text + c.fails_on + describe(c.paper)]
-    text = README.read_text()
+    text = RESULTS_DOC.read_text()
     block = text.split(CLAIMS_BEGIN, 1)[1].split(CLAIMS_END, 1)[0].strip()
-    assert block == claims_block(), "run: gradguess report summary --claims --readme README.md"
+    assert block == claims_block(), "run: gradguess report summary --claims"
 
 
 def test_table1_reports_each_cell_at_the_adam_rows_last_epoch():

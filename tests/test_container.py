@@ -44,7 +44,7 @@ def image():
 @pytest.fixture(scope="session")
 def sandbox(image):
     """The cached image unpacked to a directory (cached beside it): jobs start in it as fast as outside,
-    where every `exec` of the .sif decompresses torch afresh (README: In a container)."""
+    where every `exec` of the .sif decompresses torch afresh (docs/hpc.md#in-a-container)."""
     found, _ = image
     out = subprocess.run(["bash", str(REPO / "scripts" / "build-image"), "--sandbox"], capture_output=True,
                          text=True, timeout=1200, env={**os.environ, "APPTAINER": found})

@@ -1,5 +1,5 @@
 """`snakemake --profile slurm` as a cluster user types it: the site profile installed by scripts/setup, the workflow
-profile profiles/default/ that Snakemake adds by itself, and what reaches `sbatch` in every order the README shows.
+profile profiles/default/ that Snakemake adds by itself, and what reaches `sbatch` in every order docs/hpc.md shows.
 
 No cluster: stand-in `sbatch`, `squeue`, `sacct`, `scontrol`, `sinfo`, `sacctmgr`, `sshare` and `apptainer` scripts
 first on PATH record every call; `sbatch` refuses every job, so a run submits each ready job (and its retries) and
@@ -102,7 +102,8 @@ def option(line: str, flag: str) -> list[str]:
         [w.split("=", 1)[1] for w in words if w.startswith(flag + "=")]
 
 
-# The README's orders (its SLURM and container sections): (arguments, account, partition, GPU request)
+# docs/hpc.md's orders (#reproducing-the-paper-on-a-slurm-cluster, #in-a-container): (arguments, account, partition,
+# GPU request)
 ORDERS = {
     "site profile": (("--profile", "slurm"), "myaccount", "gpu", "a100:1"),
     "site profile, workflow profile named": (("--profile", "slurm", "--workflow-profile", "profiles/default"),

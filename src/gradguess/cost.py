@@ -252,7 +252,7 @@ def tsv(cost: Cost) -> str:
     return "\n".join(rows)
 
 
-# ---- the README's table: one configuration on each device, with and without batching
+# ---- the table in docs/hpc.md: one configuration on each device, with and without batching
 README_BEGIN, README_END = "<!-- cost:begin -->", "<!-- cost:end -->"
 
 
@@ -270,14 +270,8 @@ def summary(costs: list[Cost], command: str) -> str:
     return "\n".join(lines)
 
 
-def rewrite_readme(readme, text: str) -> None:
-    """Replace the README's block between README_BEGIN and README_END with `text`."""
-    from pathlib import Path
+def rewrite_readme(doc, text: str) -> None:
+    """Replace the block between README_BEGIN and README_END of `doc` (docs/hpc.md) with `text`."""
+    from gradguess.generated import replace_block
 
-    from gradguess import io
-
-    old = Path(readme).read_text()
-    if README_BEGIN not in old or README_END not in old:
-        raise ValueError(f"{readme} has no block {README_BEGIN} ... {README_END} to rewrite")
-    head, rest = old.split(README_BEGIN, 1)
-    io.write_text(readme, f"{head}{README_BEGIN}\n{text}\n{README_END}{rest.split(README_END, 1)[1]}")
+    replace_block(doc, README_BEGIN, README_END, text)

@@ -223,13 +223,13 @@ def _figure9(plan: Plan, usable):
     f, sources = plan.config["figure9"], plan.config["data"]["sources"]
     plan.lists["figure9"], plan.lists["vit_weights"] = [], None
     if f["weights"] is None:
-        plan.warnings.append("skipping Figure 9: figure9.weights names no ViT-B/16 weights file (README, Prompt "
-                             "tuning, says where to get one)")
+        plan.warnings.append("skipping Figure 9: figure9.weights names no ViT-B/16 weights file "
+                             "(docs/data.md#prompt-tuning-figure-9 says where to get one)")
         return
     unset = [d for d in f["datasets"] if d in PROMPT_SETS and not sources.get(d)]
     for d in unset:
         plan.warnings.append(f"skipping Figure 9's {d}: data.sources.{d} is not set (it cannot be downloaded: "
-                             "README, Data)")
+                             "docs/data.md#data-sources)")
     datasets = usable([d for d in f["datasets"] if d not in unset])
     if not datasets:
         return

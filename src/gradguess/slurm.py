@@ -46,6 +46,6 @@ def check_account(user: str | None = None, timeout: float = 20) -> None:
     raise ConfigError(
         f"this SLURM cluster requires an account (AccountingStorageEnforce={enforce}) and none is set, nor does "
         f"{user or 'this user'} have a default one: set slurm_account under default-resources in your slurm "
-        "profile (~/.config/snakemake/slurm/config.yaml, which `bash scripts/setup` installs; see the README's SLURM "
-        "section). On the command line, --default-resources replaces that profile's whole block: repeat its "
-        "partition and GPU model there too")
+        "profile (~/.config/snakemake/slurm/config.yaml, which `bash scripts/setup` installs; see "
+        "docs/hpc.md#reproducing-the-paper-on-a-slurm-cluster). On the command line, --default-resources replaces "
+        "that profile's whole block: repeat its partition and GPU model there too")

@@ -2,7 +2,8 @@
 
 A file is refused, with its name and the limit, when its header declares more. Where a data set has a known
 shape the limit is that shape (a file may hold fewer examples, never more); where a format has none, a stated
-cap well above the real files. The README's "Untrusted input" table lists them; keep the two in step.
+cap well above the real files. docs/data.md#untrusted-input-what-we-load-and-the-limits lists them; keep the two
+in step.
 """
 from __future__ import annotations
 

@@ -25,9 +25,10 @@ def add_arguments(p) -> None:
                         "else 64)")
     p.add_argument("--format", choices=("md", "tsv"), default="md")
     p.add_argument("--steps", action="store_true", help="also list every step time used and where it comes from")
-    p.add_argument("--readme", default=None, metavar="README",
+    p.add_argument("--readme", nargs="?", const="docs/hpc.md", default=None, metavar="DOC",
                    help="instead, write the totals on the H200 and the 2-core CPU, with and without batching, into "
-                        "README's block between <!-- cost:begin --> and <!-- cost:end -->")
+                        "DOC's block between <!-- cost:begin --> and <!-- cost:end --> (DOC: docs/hpc.md unless "
+                        "given)")
     p.add_argument("--calibrate", action="store_true",
                    help="instead, measure this machine's step times for the shapes the configuration uses and "
                         "write them to --out (merged into it where it is a calibration of this device)")

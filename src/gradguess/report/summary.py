@@ -1,14 +1,14 @@
-"""A preset's comparison, summarised for the repository's README: the counts and every judged claim with its
-setting. `gradguess report summary --comparison paper_figures/laptop/comparison.csv --readme README.md` rewrites
-the block between the README's markers, so the README's verdicts are never written by hand; `--claims` rewrites
-the table of every claim's check and what would make it fail."""
+"""A preset's comparison, summarised for docs/results.md: the counts and every judged claim with its setting.
+`gradguess report summary --comparison paper_figures/laptop/comparison.csv` rewrites the block between its markers
+in docs/results.md (`--readme` names another file), so the verdicts there are never written by hand;
+`--claims` rewrites the table of every claim's check and what would make it fail."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
 
-from gradguess import io
+from gradguess.generated import replace_block
 from gradguess.report.comparison_text import readings
 
 BEGIN, END = "<!-- comparison:{preset}:begin -->", "<!-- comparison:{preset}:end -->"
@@ -56,20 +56,11 @@ def claims_block() -> str:
     return "\n".join(lines)
 
 
-def _replace(readme: Path, begin: str, end: str, body: str) -> None:
-    text = Path(readme).read_text()
-    if begin not in text or end not in text:
-        raise ValueError(f"{readme} has no block {begin} ... {end} to rewrite")
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    io.write_text(readme, f"{head}{begin}\n{body}\n{end}{tail}")
-
-
-def rewrite(readme: Path, comparison_csv: Path) -> None:
+def rewrite(doc: Path, comparison_csv: Path) -> None:
     comparison = pd.read_csv(comparison_csv)
     preset = str(comparison["preset"].iloc[0])
-    _replace(readme, BEGIN.format(preset=preset), END.format(preset=preset), block(comparison))
+    replace_block(doc, BEGIN.format(preset=preset), END.format(preset=preset), block(comparison))
 
 
-def rewrite_claims(readme: Path) -> None:
-    _replace(readme, CLAIMS_BEGIN, CLAIMS_END, claims_block())
+def rewrite_claims(doc: Path) -> None:
+    replace_block(doc, CLAIMS_BEGIN, CLAIMS_END, claims_block())

@@ -1,1 +1,2 @@
-"""The report jobs: one module per table or figure (and the comparison, the README, the gathered runs)."""
+"""The report jobs: one module per table or figure (and the comparison, paper_figures' README, the
+gathered runs, the summary in docs/results.md)."""

@@ -1,14 +1,15 @@
-"""Rewrite the block of a preset's verdicts in a README from its comparison.csv, or the table of the claims' checks
-(between their markers)."""
+"""Rewrite the block of a preset's verdicts in docs/results.md from its comparison.csv, or the table of the claims'
+checks (between their markers)."""
 from __future__ import annotations
 
-HELP = "rewrite a README's block of a preset's verdicts from its comparison.csv, or its table of the claims' checks"
+HELP = "rewrite docs/results.md's block of a preset's verdicts from its comparison.csv, or its table of claims"
 
 
 def add_arguments(p) -> None:
     p.add_argument("--comparison", help="paper_figures/<preset>/comparison.csv")
     p.add_argument("--claims", action="store_true", help="rewrite the table of every claim's check instead")
-    p.add_argument("--readme", default="README.md", help="the file holding the block's markers")
+    p.add_argument("--readme", default="docs/results.md", metavar="DOC",
+                   help="the file holding the block's markers (default: docs/results.md)")
 
 
 def run(args) -> int:

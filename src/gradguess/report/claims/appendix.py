@@ -30,7 +30,7 @@ def check_subspace(artifacts, k, min_activation, min_ratio):
     df = need(artifacts, "subspace", ("k", "activation", "random", "dataset", "depth", "width"))
     df = in_setting(df, "subspace", PAPER_DATASETS, [(d, 1024) for d in (3, 4, 6)])
     # "during all 20 training epochs": the epochs trained (at initialisation the activations' subspace is no better
-    # than a random one: README, Figure 2)
+    # than a random one: docs/conventions.md#conventions-stated-once, Figure 2)
     trained = df[df["epoch"] >= 1] if "epoch" in df else df
     few = trained[trained["k"] < k]
     if few.empty:

@@ -29,8 +29,8 @@ SPREAD_K = 2.0
 # How a claim that compares methods decides, in its tolerance text: from the spread across seeds, never one run.
 SPREAD_RULE = ("differences count when > {k:g}x the combined standard error of the seeds' means; a run of one seed "
                "has no spread: not measured")
-# Our readings of the estimators where the paper's text leaves room (README, Conventions), named in the settings of
-# the claims that use them ("*"): fixed by our code, the same in every run.
+# Our readings of the estimators where the paper's text leaves room (docs/conventions.md#conventions-stated-once),
+# named in the settings of the claims that use them ("*"): fixed by our code, the same in every run.
 # "1-layer downstream": A.2 "trace the intermediate activations until the next layer and backpropagate a random
 # normal vector"; eq. 7 with l = 1 would guess at x_{i+1} (activation perturbation with a mask), so we guess at the
 # next layer's output x_{i+2}, one ReLU past W^T's guess (Figure 1's downstream cosine is W^T's or above).
@@ -77,7 +77,7 @@ class Claim:
     # its reading (`variant`): the summary says whether their verdicts differ
     family: str = ""
     variant: str = ""
-    # data that would make it fail (the README's table of claims)
+    # data that would make it fail (the table of claims in docs/results.md)
     fails_on: str = ""
 
     @property

@@ -13,9 +13,10 @@ from gradguess.report.setting import Read, full
 
 BIASED, UNBIASED = ("wt", "activation_mixing"), "activation_perturbation"
 # §4 "Effect of bias": "We pick an MLP ... train it on CIFAR10 for 1 epoch" (98 steps at Table 2's batch 512: our
-# reading), "a single example", 2 ... 8192 guesses. The JVP mode is not stated, and it decides the claim (README,
-# Figure 4 left): per_layer is our reading because it gives the paper's picture; joint is the mode of every training
-# run and of Figure 1's table. Each is judged, as a claim of its own.
+# reading), "a single example", 2 ... 8192 guesses. The JVP mode is not stated, and it decides the claim
+# (docs/results.md#figure-4-left-which-jvp-mode-averages-measured): per_layer is our reading because it gives the
+# paper's picture; joint is the mode of every training run and of Figure 1's table. Each is judged, as a claim of
+# its own.
 SATURATION = {**full("cifar10"), "architecture": "6x1024", "steps before the snapshot": Read(98), "guesses": 8192,
               "examples": 1, "seeds": 1}
 SATURATION_MODES = {"per_layer": {**SATURATION, "JVP mode": Read("per_layer")},
