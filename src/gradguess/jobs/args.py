@@ -26,6 +26,13 @@ def choice(kind: str, valid):
     return check
 
 
+def jvp_mode(value: str) -> str:
+    """A JVP mode of the methods (gradguess.methods.MODES), or an error naming them."""
+    from gradguess.methods import MODES
+
+    return choice("JVP mode", MODES)(value)
+
+
 def device(p) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1, ...")
 

@@ -8,7 +8,6 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from gradguess import io
-from gradguess.methods import MODES
 from gradguess.report.names import method_key, method_label
 from gradguess.report.plots import colour, save, setting_title, style, training_curves
 from gradguess.report.runs import load_runs, runs_of
@@ -67,8 +66,6 @@ def write(out, preset: str, averaging: str, middle: list[str], right: list[str],
           setting: dict | None = None) -> None:
     """`averaging`: `gradguess averaging`'s CSV; `middle`, `right`: the panels' runs' seed files (the rule's
     inputs)."""
-    if paper_mode not in MODES:
-        raise ValueError(f"figure 4's paper mode {paper_mode!r} is not a JVP mode: one of {', '.join(MODES)}")
     curves = load_runs([*middle, *right])
     middle, right = runs_of(middle), runs_of(right)
     averaging = pd.read_csv(averaging)

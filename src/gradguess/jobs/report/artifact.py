@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from gradguess.jobs.args import GATHERED, RUNS, SUBSPACE, json_setting, panel
+from gradguess.jobs.args import GATHERED, RUNS, SUBSPACE, json_setting, jvp_mode, panel
 
 # artifact -> (help, its inputs and settings: flag -> add_argument's keywords); a flag's name is its keyword in
 # the artifact's write()
@@ -27,7 +27,7 @@ FLAGS = {
         "--averaging": {"required": True, "help": "CSV from `gradguess averaging`"},
         "--middle": panel("the middle panel's runs' seed files"),
         "--right": panel("the right panel's runs' seed files"),
-        "--paper-mode": {"default": "per_layer",
+        "--paper-mode": {"type": jvp_mode, "default": "per_layer",
                          "help": "the JVP mode marked as the paper's reading (config figure4.paper_mode)"},
         "--setting": json_setting("the averaged model's setting")}),
     "figure6": ("Figure 6 (PNG, PDF) and its data (CSV)", {"--runs": RUNS}),
