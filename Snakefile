@@ -36,6 +36,6 @@ include: "workflow/rules/cleanup.smk"
 
 rule all:
     input:
-        f"{FIGURES}/README.md",
+        rules.paper_readme.output.readme,
         f"{TREE}/plan.tsv",
     default_target: True

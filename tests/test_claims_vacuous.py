@@ -238,13 +238,14 @@ def test_table1_row_c_backprop_is_its_own_run_said_so_beside_the_number(tmp_path
     from test_report import settings
 
     from gradguess.report import comparison
+    from gradguess.report.artifacts import paths
 
     figures = tmp_path / "figs"
     figures.mkdir()
     pd.DataFrame([{"row": "augment_long", "column": "backprop", "test_acc_mean": 77.0, "test_acc_std": 0.2,
                    "seeds": 3, "planned_epochs": 500, "run": f"results/x/runs/cifar10/{claims.PAPER_MIXER}/"
                    "backprop-aug-rerun/e500"}]).to_csv(figures / "table1.csv", index=False)
-    out = comparison.write(figures, None, settings(), "test", tmp_path / "c").set_index("key")
+    out = comparison.write(figures, None, settings(), "test", paths("comparison", tmp_path / "c")).set_index("key")
     row = out.loc["Augmentation (5000 epochs): backprop"]
     assert row["status"] == "compared" and "own run" in row["note"] and "epochs 500*" in row["paper_setting"]
     # every number names its seeds too: Table 1 prints single values, a comparison needs a spread (our reading, 3)

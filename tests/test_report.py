@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from gradguess.report import figure1, figure3, figure5, figure6, figure11, layout, runs as run_io, table1, table2
+from gradguess.report.artifacts import paths as artifact_paths
 from gradguess.runfiles import record
 from gradguess.spec import Part, RunSpec
 from gradguess.train import Runtime
@@ -63,14 +64,42 @@ def test_table_formats_and_figures_are_written(gathered, tmp_path):
     runs, curves = gathered
     long = table2.table2(runs)
     header, body = table2.table2_wide(long)
-    paths = layout.write_table(long, header, body, tmp_path / "out" / "table2", "Table 2", "test")
+    paths = layout.write_table(long, header, body, artifact_paths("table2", tmp_path / "out"), "Table 2", "test")
     assert [p.suffix for p in paths] == [".csv", ".md", ".tex"]
     assert set(pd.read_csv(paths[0])["preset"]) == {"test"}
     tex = paths[2].read_text()
     assert r"$W^\top$" in tex and r"$\pm$" in tex and "preset: test" in tex
     for module, frame in ((figure3, runs), (figure11, curves)):
-        out = module.draw(frame, tmp_path / "out" / module.__name__, "test")
+        out = module.draw(frame, artifact_paths(module.__name__.rpartition(".")[2], tmp_path / "out"), "test")
         assert all(p.stat().st_size > 1000 for p in out)
+
+
+def test_the_report_job_writes_each_artifacts_files_as_the_table_names_them(gathered, tmp_path):
+    """`gradguess report <artifact>` hands its writer the files report/artifacts.py names (the rule's outputs)."""
+    from gradguess.cli import main
+    from gradguess.report.artifacts import ARTIFACTS
+
+    runs, curves = gathered
+    runs.to_csv(tmp_path / "runs.csv", index=False)
+    curves.to_csv(tmp_path / "curves.csv", index=False)
+    for name, source in (("table2", "--runs"), ("figure3", "--runs"), ("figure11", "--curves")):
+        out = tmp_path / name
+        csv = tmp_path / ("curves.csv" if source == "--curves" else "runs.csv")
+        assert main(["report", name, source, str(csv), "--out-dir", str(out), "--preset", "test"]) == 0
+        assert sorted(p.name for p in out.iterdir()) == sorted(ARTIFACTS[name].files.values())
+
+
+def test_every_artifact_the_report_job_makes_has_a_writer_taking_its_inputs():
+    import importlib
+    import inspect
+
+    from gradguess.jobs.report.artifact import FLAGS
+    from gradguess.report.artifacts import ARTIFACTS
+
+    assert set(FLAGS) == set(ARTIFACTS) - {"comparison", "readme"}  # those two have jobs of their own
+    for name, (_, flags) in FLAGS.items():
+        write = importlib.import_module(f"gradguess.report.{name}").write
+        inspect.signature(write).bind("out", "preset", **{f[2:].replace("-", "_"): None for f in flags})
 
 
 def test_figure1_table_has_the_oracle_row_and_both_modes(tmp_path):
@@ -88,7 +117,7 @@ def test_figure1_table_has_the_oracle_row_and_both_modes(tmp_path):
     assert set(long["batches"]) == {2} and set(long["epochs"]) == {"1-1"}  # epoch 0 left out by default
     everything = figure1.figure1_table(frame, average_from_epoch=0)[0]
     assert set(everything["batches"]) == {4}
-    out = figure1.draw(frame, tmp_path / "figure1", "test")
+    out = figure1.draw(frame, artifact_paths("figure1", tmp_path), "test")
     assert all(p.exists() for p in out)
 
 
@@ -103,7 +132,7 @@ def test_table2_stacked_layout_is_the_papers(gathered, tmp_path):
     cells = {(r[0], r[1], r[2]): r[3:] for r in body}
     assert cells[("Train accuracy", "D:3, W:32", "W^T")] == ["85.0 ± 7.1", "30.0 ± 0.0"]
     assert cells[("Test accuracy", "D:3, W:32", "W^T")][0] == "72.0 ± 2.8"
-    paths = layout.write_table(long, header, body, tmp_path / "t2", "Table 2", "test", groups=2)
+    paths = layout.write_table(long, header, body, artifact_paths("table2", tmp_path), "Table 2", "test", groups=2)
     md = paths[1].read_text().splitlines()
     # repeated block and architecture names are blanked, as in the paper
     assert md[4].startswith("| Train accuracy | D:3, W:32 | W^T |") and md[5].startswith("|  |  | Backprop")
@@ -158,7 +187,7 @@ def test_monitors_are_gathered_per_seed_with_the_power_and_an_unmonitored_run_is
     assert set(monitors.groupby("power")["seed"].nunique()) == {3}
     assert set(zip(monitors["dataset"], monitors["depth"], monitors["width"])) == {("cifar10", 6, 128)}  # the claims'
     figure5.draw(monitors, pd.DataFrame(columns=["run", "method", "epoch", "train_acc", "test_acc"]), monitors,
-                    tmp_path / "figure5", "test")
+                 artifact_paths("figure5", tmp_path), "test")
     assert (tmp_path / "figure5.png").stat().st_size > 0
     silent = _monitored_run(tmp_path, "wt", "wt", [0], empty=True)
     with pytest.raises(ValueError, match="trained without monitor_every"):
@@ -238,7 +267,8 @@ def test_the_comparison_never_judges_toy_data_and_compares_the_papers_setting(tm
     pd.DataFrame([{"method": "wt", "mode": "joint", "cosine_mean": 0.03, "one_step_effectiveness_mean": 1e-3},
                   {"method": "directional", "mode": "", "cosine_mean": 3e-4, "one_step_effectiveness_mean": 1e-6}]
                  ).to_csv(figures / "figure1_table.csv", index=False)
-    toy = comparison.write(figures, None, settings("synthetic", 6, 64), "test", tmp_path / "toy")
+    toy = comparison.write(figures, None, settings("synthetic", 6, 64), "test",
+                           artifact_paths("comparison", tmp_path / "toy"))
     claims_ = toy[toy["kind"] == "claim"]
     assert (claims_["status"] != "holds").all()
     f1 = toy[toy["kind"] == "Figure 1"]
@@ -248,8 +278,8 @@ def test_the_comparison_never_judges_toy_data_and_compares_the_papers_setting(tm
     assert list(compared["key"]) == ["mnist (6, 1024) self_sharpening train"]  # the toy row is in no paper cell
     assert compared["difference"].iloc[0] == pytest.approx(90.0 - compared["paper"].iloc[0])
     assert compared["setting"].iloc[0] == "reduced" and "3 of 1,000 epochs" in compared["reduction"].iloc[0]
-    real = comparison.write(figures, None, settings(epochs=3, batches=8), "test", tmp_path / "real",
-                            data=CIFAR_SUBSET)
+    real = comparison.write(figures, None, settings(epochs=3, batches=8), "test",
+                            artifact_paths("comparison", tmp_path / "real"), data=CIFAR_SUBSET)
     judged = real[(real["kind"] == "claim") & (real["status"] != "not measured")].set_index("id")
     assert judged.loc["fig1_cosine_100x", "data"] == "cifar10: 10,000 training and 1,000 test examples (local files)"
     assert (judged["data"] != "").all()
@@ -264,12 +294,12 @@ def test_the_comparison_never_judges_toy_data_and_compares_the_papers_setting(tm
     assert set(f1["key"]) == {"wt cosine", "wt 1-step effectiveness", "directional cosine",
                               "directional 1-step effectiveness"}
     assert set(f1["setting"]) == {"reduced"}
-    text = (tmp_path / "real.md").read_text()
+    text = (tmp_path / "real" / "comparison.md").read_text()
     assert text.startswith("# The paper against ours") and "| `fig1_cosine_100x` (" in text
     assert "at the paper's setting 0 hold and 0 do not hold; at a reduced setting 1 hold and 0 do not hold" in text
     assert "**holds at a reduced setting**" in text and "| a reduced setting |" in text
     assert "Our data: cifar10: 10,000 training and 1,000 test examples (local files)." in text
-    full = comparison.write(figures, None, settings(), "test", tmp_path / "full",
+    full = comparison.write(figures, None, settings(), "test", artifact_paths("comparison", tmp_path / "full"),
                             data={"cifar10": {"train": 50_000, "test": 10_000, "origin": "torchvision"}})
     at_paper = full[(full["kind"] == "claim")].set_index("id").loc["fig1_cosine_100x"]
     assert at_paper["setting"] == "paper" and at_paper["verdict_at_paper_setting"] == "holds"
@@ -287,18 +317,18 @@ def test_the_comparison_compares_table1_only_on_the_papers_mixer(tmp_path):
                       (("adam", "wt", 73.0), ("adam", "ren_et_al", 70.0))]).to_csv(figures / "table1.csv", index=False)
 
     table1("mixer-b2-c16-p16-g2")
-    toy = comparison.write(figures, None, settings(), "test", tmp_path / "toy")
+    toy = comparison.write(figures, None, settings(), "test", artifact_paths("comparison", tmp_path / "toy"))
     t1 = toy[toy["kind"] == "Table 1"]
     assert set(t1["status"]) <= {"not measured", "quoted by the paper"}
     assert "mixer-b2-c16-p16-g2" in " ".join(t1["note"].dropna())
     assert toy.set_index("id").loc["table1_wt_beats_ren", "status"] == "not measured"
     table1(claims.PAPER_MIXER)
-    real = comparison.write(figures, None, settings(), "test", tmp_path / "real")
+    real = comparison.write(figures, None, settings(), "test", artifact_paths("comparison", tmp_path / "real"))
     compared = real[(real["kind"] == "Table 1") & (real["status"] == "compared")].set_index("key")
     assert sorted(compared["ours"]) == [70.0, 73.0] and all("Adam" in k for k in compared.index)
     assert "training set size not recorded" in compared["reduction"].iloc[0]  # no data description given
     assert real.set_index("id").loc["table1_wt_beats_ren", "status"] == "holds"
-    assert comparison.write(figures, None, settings(table1="synthetic"), "test", tmp_path / "syn").set_index("id").loc[
+    assert comparison.write(figures, None, settings(table1="synthetic"), "test", artifact_paths("comparison", tmp_path / "syn")).set_index("id").loc[
         "table1_wt_beats_ren", "status"] == "not measured"
 
 
@@ -327,5 +357,5 @@ def test_a_strict_run_refuses_a_figure_with_an_empty_panel(tmp_path, monkeypatch
     fig, ax = plt.subplots()
     ax.set_title("empty")
     with pytest.raises(ValueError, match="empty"):
-        plots.save(fig, tmp_path / "f", "test")
+        plots.save(fig, artifact_paths("figure3", tmp_path), "test")
     assert not list(tmp_path.iterdir())

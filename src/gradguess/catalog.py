@@ -9,6 +9,10 @@ OPTIMIZERS = ("adamw", "sgd", "stable_adamw")
 MODES = ("joint", "per_layer")
 DEFAULT_MODE = MODES[0]
 # The models, their options and their other facts: gradguess.models.facts (one file beside each model).
+# the module of gradguess.data that reads each data set's files (`import_<dataset>`; the synthetic set's generator):
+# `prepare` imports it by name, so a data set's preparation digest names its own importer only (lineage.data_modules)
+IMPORTERS = {"mnist": "mnist", "svhn": "svhn", "cifar10": "cifar", "cifar100": "cifar", "synthetic": "synthetic",
+             "cub200": "cub", "stanford_cars": "cars", "stanford_dogs": "dogs"}
 
 # (channels, height, width) and number of classes of each data set.
 SHAPES = {

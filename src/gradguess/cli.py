@@ -1,15 +1,14 @@
 """`gradguess`: the command line the pipeline's rules call. A table of jobs (gradguess.jobs): each subcommand's
-arguments and run live in its own module, which imports what it needs when it runs, so a report job does not pay
-for torch, nor a training job for seaborn."""
+arguments and run live in a job module (its own, or a table of several alike: the report's artifacts), which
+imports what it needs when it runs, so a report job does not pay for torch, nor a training job for seaborn."""
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 
 from gradguess.errors import GradguessError
-from gradguess.jobs import JOBS, module
+from gradguess.jobs import JOBS, load
 
 log = logging.getLogger("gradguess")
 GROUPS = {"data": "dataset preparation", "report": "gather results into the paper's tables and figures"}
@@ -21,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     groups = {}
     for command in JOBS:
-        job = importlib.import_module(module(command))
+        job = load(command)
         group, _, name = command.rpartition(" ")
         where = sub
         if group:

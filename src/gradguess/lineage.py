@@ -1,13 +1,18 @@
 """Which library code a result depends on, as one digest: the pipeline re-runs a result when it changes.
 
 A job's result depends on the modules its entry point imports, transitively,
-within this package: `gradguess.train` for a training run, `gradguess.analyses.guesses`
-for Figure 1's measurements, a report module for a figure. The digest covers
-those files' code only: comments, docstrings and formatting do not count, so
+within this package: `gradguess.analyses.guesses` for Figure 1's measurements, a report module for a figure. The
+digest covers those files' code only: comments, docstrings and formatting do not count, so
 rewording a docstring re-runs nothing, while editing a guess rule re-runs the
 runs that use it. The command line (`cli.py`) is a table of jobs (gradguess.jobs): a job module's flags and help
-(its `add_arguments`, `HELP`, `DESCRIPTION`) are wiring and count for nothing; its `run` and what that imports
-are the job's code (`job_digest`), so an edit to the science a job runs re-runs exactly the jobs that run it.
+(its `add_arguments`, `HELP`, `DESCRIPTION`, `FLAGS`) are wiring and count for nothing; its `run` and what that
+imports are the job's code (`job_digest`), so an edit to the science a job runs re-runs exactly the jobs that run it.
+Code a job loads by name (a method, a model, a data set's importer, an artifact's report module) is named to it.
+
+Training is the one exception, and has one digest (`training_digest`), the train rules' code param and every
+checkpoint's and provenance.json's alike: what training executes (the trainer, the batched loop, the method and
+the model the run names, the data loading), not what `gradguess train` does before (an 'auto' option resolved
+from Figure 1's measurements, a data set prepared: their results reach a run as its input files), nor its flags.
 
 Imports nothing heavy (no torch): the Snakefile calls it while it is parsed.
 """
@@ -24,8 +29,8 @@ SRC = Path(__file__).resolve().parent.parent
 # what a run computes lives in the modules they name, and those are in) and bookkeeping that computes nothing.
 NOT_DIGESTED = frozenset({PACKAGE, f"{PACKAGE}.methods", f"{PACKAGE}.catalog", f"{PACKAGE}.lineage",
                           f"{PACKAGE}.errors", f"{PACKAGE}.cli", f"{PACKAGE}.jobs", f"{PACKAGE}.jobs.args",
-                          f"{PACKAGE}.jobs.report", f"{PACKAGE}.jobs.report.common"})
-WIRING = frozenset({"add_arguments", "HELP", "DESCRIPTION"})  # a job's command-line face, in no digest
+                          f"{PACKAGE}.jobs.report", f"{PACKAGE}.report.artifacts"})
+WIRING = frozenset({"add_arguments", "HELP", "DESCRIPTION", "FLAGS"})  # a job's command-line face: in no digest
 
 
 def module_path(module: str, src: Path = SRC) -> Path:
@@ -116,22 +121,36 @@ def model_modules(*names: str) -> tuple[str, ...]:
                  if n in facts.names() and facts.get(n).module)
 
 
-def job_digest(command: str, methods: tuple[str, ...] = (), models: tuple[str, ...] = (), src: Path = SRC) -> str:
-    """The code a job of the command line (`train`, `report figure4`, ...) depends on: its module's `run` and what
-    that imports, plus the methods and models it is given by name (the registries import them by name)."""
-    from gradguess.jobs import module
+def data_modules(*datasets: str) -> tuple[str, ...]:
+    """A data set's importer lives in `gradguess/data/<file>.py` (catalog.IMPORTERS); `prepare` loads it by name."""
+    from gradguess.catalog import IMPORTERS
 
-    return code_digest(module(command), *method_modules(*methods), *model_modules(*models), src=src)
+    return tuple(f"{PACKAGE}.data.{IMPORTERS[d]}" for d in datasets)
 
 
-def training_digest(method: str, model: str = "mlp", src: Path = SRC) -> str:
-    """The code a training run with `method` depends on: the trainer and that one method's module.
+def job_digest(command: str, *modules: str, src: Path = SRC) -> str:
+    """The code a job of the command line (`cosine`, `report figure4`, ...) depends on: its module's `run` and what
+    that imports, plus `modules` (method_modules, data_modules, ...: what the job loads by name) and the module a
+    table-driven job runs for this command (gradguess.jobs.science)."""
+    from gradguess.jobs import module, science
 
-    Editing `methods/wt.py` re-runs the W^T runs (and those of its subclass
-    `wt_sv_power`), not the other methods' runs. A run of a model that batches (an MLP) may be trained as a
-    replicate of a batched job (gradguess.batched), so that code is its code too, whichever way it was trained.
-    """
+    if command == "train":
+        raise ValueError("a training job's code is training_digest(method, model): what training executes")
+    return code_digest(module(command), *science(command), *modules, src=src)
+
+
+def training_modules(method: str, model: str = "mlp") -> tuple[str, ...]:
+    """Where the code a training run executes starts: the trainer, the batched loop for a model that batches (a
+    run of an MLP may be trained as a replicate of a batched job, so that code is its code too, whichever way it
+    was trained), its method's module and its model's."""
     from gradguess.batching import batches
 
     batched = (f"{PACKAGE}.batched",) if batches(model) else ()
-    return code_digest(f"{PACKAGE}.train", *batched, *method_modules(method), *model_modules(model), src=src)
+    return (f"{PACKAGE}.train", *batched, *method_modules(method), *model_modules(model))
+
+
+def training_digest(method: str, model: str = "mlp", src: Path = SRC) -> str:
+    """The code a training run with `method` and `model` depends on (training_modules and what they import): the
+    train rules' code param and the digest a checkpoint is checked by. Editing `methods/wt.py` re-runs the W^T runs
+    (and those of its subclass `wt_sv_power`), not the other methods' runs."""
+    return code_digest(*training_modules(method, model), src=src)

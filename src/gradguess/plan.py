@@ -367,27 +367,20 @@ def measurement_settings(config: dict) -> dict:
     }
 
 
-ARTIFACTS = {"figure1": ("png", "pdf"), "figure1_table": ("csv", "md", "tex"), "table2": ("csv", "md", "tex"),
-             "figure3": ("png", "pdf"), "figure11": ("png", "pdf"), "figure4": ("png", "pdf", "csv"),
-             "figure6": ("png", "pdf", "csv"), "figure7": ("png", "pdf", "csv"), "figure5": ("png", "pdf", "csv"),
-             "figure2": ("png", "pdf", "csv"), "figure10": ("png", "pdf", "csv"), "table1": ("csv", "md", "tex"),
-             "figure8": ("png", "pdf", "csv"), "figure9": ("png", "pdf", "csv")}
-EXTRA = {"figure6": ("figure6_curves.csv",), "figure2": ("figure2_images.csv",)}
-
-
 def artifacts(plan: Plan) -> dict[str, list[str]]:
-    """Each enabled figure's and table's files under paper_figures/<preset>/ (a subspace figure only where its
-    trajectories could be planned)."""
+    """Each enabled figure's and table's files under paper_figures/<preset>/ (named in report/artifacts.py; a
+    subspace figure only where its trajectories could be planned)."""
+    from gradguess.report.artifacts import ARTIFACTS
+
     out = {}
-    for name, kinds in ARTIFACTS.items():
-        if name.removesuffix("_table") not in plan.figures:
-            continue
+    for name, artifact in ARTIFACTS.items():
+        if name not in plan.figures:
+            continue  # not asked for (the comparison is no figure: it compares them)
         if name in ("figure2", "figure10") and not plan.lists.get(name):
             continue
         if name == "figure2" and not plan.lists.get("figure2_left"):
             continue
         if name == "figure9" and not plan.lists.get("figure9"):
             continue  # skipped: no weights or no data (a plan warning says which)
-        out[name] = [f"{plan.figures_dir}/{name}.{k}" for k in kinds] + [f"{plan.figures_dir}/{e}"
-                                                                          for e in EXTRA.get(name, ())]
+        out[name] = [f"{plan.figures_dir}/{f}" for f in artifact.files.values()]
     return out

@@ -102,10 +102,14 @@ def group_sizes(profile) -> dict[str, int]:
     return {k: int(v) for k, v in (settings.get("group-components") or {}).items()}
 
 
+def workflow_profile(root) -> Path:
+    """The workflow profile Snakemake loads by itself: profiles/default/ beside the Snakefile in `root`."""
+    return Path(root) / "profiles" / "default" / "config.yaml"
+
+
 def profile_of(configfiles, profile=None) -> Path:
     """The workflow profile a run with these config files uses: profiles/default/ beside the first of them."""
-    return Path(profile) if profile else Path(configfiles[0]).resolve().parent / "profiles" / "default" / \
-        "config.yaml"
+    return Path(profile) if profile else workflow_profile(Path(configfiles[0]).resolve().parent)
 
 
 def plan_submissions(plan: Plan, cfg: dict, groups: dict[str, int]) -> list[dict]:

@@ -1,12 +1,7 @@
 # How runs become jobs (the plan's schedule under execution.max_job_hours: whole, per seed, or chains of chunks),
 # what each job asks a cluster for (sized from its run's spec: gradguess/jobsize.py), and checks that stop a cluster
 # run before anything is queued, rather than three failed attempts per job later.
-import shutil
-import subprocess
-
-import yaml
-
-from gradguess import batching as gbatching, schedule as gschedule, submissions
+from gradguess import batching as gbatching, schedule as gschedule, slurm, submissions
 
 
 # ------------------------------------------------------------------ how runs become jobs
@@ -14,6 +9,8 @@ from gradguess import batching as gbatching, schedule as gschedule, submissions
 MAX_MINUTES = 60 * config["execution"]["max_job_hours"]
 BATCHING = config.get("batching")
 SCHEDULE = gschedule.schedule(PLAN, MAX_MINUTES, gpu=config["resources"]["train"].get("gpu", 1) > 0)
+# how many jobs of a group share a submission: the workflow profile's group-components, its one place
+GROUP_SIZES = submissions.group_sizes(submissions.workflow_profile(workflow.basedir))
 
 
 def runs_matching(whole, seeds=None):
@@ -88,18 +85,11 @@ def train_mem(spec_fn, kind="train"):
         spec_fn(wildcards), gpu=job(kind, "gpu") > 0, attempt=attempt)
 
 
-def _group_size(name):
-    """How many jobs of a group share a submission: the workflow profile's group-components, its one place."""
-    profile = Path(workflow.basedir) / "profiles" / "default" / "config.yaml"
-    settings = yaml.safe_load(profile.read_text()) if profile.is_file() else {}
-    return int((settings or {}).get("group-components", {}).get(name, 1))
-
-
 def short_group(name, spec_fn):
     """A group name for jobs estimated shorter than resources.short_job_minutes (and short enough that a full
     group fits execution.max_job_hours, retries included), else none. Locally groups mean nothing; the workflow
     profile submits a group's jobs together (group-components), taking turns on one GPU."""
-    gpu, size = job("train", "gpu") > 0, _group_size(name)
+    gpu, size = job("train", "gpu") > 0, GROUP_SIZES.get(name, 1)
     limit = submissions.short_limit(config["resources"]["short_job_minutes"], size, MAX_MINUTES)
     return lambda wildcards: name if gschedule.run_minutes(spec_fn(wildcards), gpu, settings=BATCHING) < limit else None
 
@@ -111,19 +101,13 @@ def measure_runtime(wildcards, attempt):
         jobsize.figure1_estimates(f1), gpu=job("cosine", "gpu") > 0, attempt=attempt)
 
 
-def _slurm(*cmd):
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return out.stdout if out.returncode == 0 else ""
-
-
 def check_slurm_account():
-    """An account is needed where SLURM enforces associations; say so once, naming the flag to add."""
+    """Before a SLURM run queues anything: where a rule it submits names no account, ask the cluster whether it
+    needs one (gradguess.slurm), rather than three failed attempts per job later."""
     plugin = workflow.executor_plugin
     if plugin is None or plugin.cli_prefix != "slurm":
         return
+
     def account(rule):
         value = rule.resources.get("slurm_account")
         try:
@@ -131,22 +115,8 @@ def check_slurm_account():
         except ValueError:
             return True  # an expression, evaluated per job: set
 
-    if all(account(r) for r in workflow.rules if not workflow.is_local(r)):
-        return
-    enforce = next((line.split("=", 1)[1].strip() for line in _slurm("scontrol", "show", "config").splitlines()
-                    if line.startswith("AccountingStorageEnforce")), "")
-    if not any(word in enforce for word in ("associations", "limits", "qos", "safe")):
-        return  # no accounting enforced: sbatch needs no account
-    user = os.environ.get("USER", "")
-    default = _slurm("sacctmgr", "-n", "-P", "show", "user", user, "format=DefaultAccount").strip()
-    if default:
-        return  # the plugin finds this one itself
-    raise ConfigError(
-        f"this SLURM cluster requires an account (AccountingStorageEnforce={enforce}) and none is set, nor does "
-        f"{user or 'this user'} have a default one: set slurm_account under default-resources in your slurm "
-        "profile (~/.config/snakemake/slurm/config.yaml, which `bash scripts/setup` installs; see "
-        "docs/hpc.md#reproducing-the-paper-on-a-slurm-cluster). On the command line, --default-resources replaces "
-        "that profile's whole block: repeat its partition and GPU model there too")
+    if not all(account(r) for r in workflow.rules if not workflow.is_local(r)):
+        slurm.check_account()
 
 
 onstart:

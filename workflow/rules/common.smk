@@ -11,6 +11,7 @@ SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)  # the library's torch-free modules, from this checkout
 from gradguess import config as gconfig, jobsize, lineage, plan as gplan, schedule as gschedule  # noqa: E402
 from gradguess.catalog import DATASETS  # noqa: E402
+from gradguess.report import artifacts as gartifacts  # noqa: E402
 from gradguess.config import ConfigError  # noqa: E402
 
 CONDA_ENV = "../../envs/gradguess.yaml"
@@ -98,7 +99,7 @@ def train_params():
         "reference": lambda wildcards, input: (f"--reference-table {quoted(input.reference)} --reference-from-epoch "
                                                f"{config['figure1']['average_from_epoch']}" if input.get("reference")
                                                else ""),
-        "code": lambda wildcards: job_code("train", spec_of(wildcards)),
+        "code": lambda wildcards: train_code(spec_of(wildcards)),
     }
 
 
@@ -139,12 +140,17 @@ def subspace_csv(trajectory):
 
 
 # ------------------------------------------------------------------ the code each job depends on
-def job_code(command, spec=None, methods=()):
+def job_code(command, methods=(), datasets=()):
     """A param, so that Snakemake re-runs a job when the library code its job imports changes (comments and
-    docstrings, flags and help excepted); see gradguess/lineage.py."""
-    if spec is not None:
-        return lineage.job_digest(command, (spec.method.name,), (spec.model.name,))
-    return lineage.job_digest(command, tuple(m.partition(":")[0] for m in methods))
+    docstrings, flags and help excepted), and the methods and data sets' importers it loads by name; see
+    gradguess/lineage.py."""
+    return lineage.job_digest(command, *lineage.method_modules(*(m.partition(":")[0] for m in methods)),
+                              *lineage.data_modules(*datasets))
+
+
+def train_code(spec):
+    """A training job's: what training executes (lineage.training_digest), the digest its checkpoints carry."""
+    return lineage.training_digest(spec.method.name, spec.model.name)
 
 
 # ------------------------------------------------------------------ paper figures and small helpers
@@ -152,9 +158,17 @@ def job_code(command, spec=None, methods=()):
 PAPER_FIGURES = gplan.artifacts(PLAN)
 
 
-def prefix_of(name):
-    """A params function: the named output's path without its suffix (artifacts come in several formats)."""
-    return lambda wildcards, output: os.path.splitext(output[name])[0]
+def artifact_outputs(name):
+    """A report rule's outputs: its artifact's files, named in gradguess/report/artifacts.py (the report job writes
+    the same), each one the HTML report shows with its caption and category."""
+    artifact = gartifacts.ARTIFACTS[name]
+    return {key: report(str(path), caption=f"../report/{artifact.caption(key, name)}.rst", category=artifact.category)
+            if artifact.shown(key) else str(path) for key, path in gartifacts.paths(name, FIGURES).items()}
+
+
+def artifact_dir(wildcards, output):
+    """A params function: the directory a report rule's artifact goes to (its outputs')."""
+    return os.path.dirname(output[0])
 
 
 def dirname_of(name, where="output"):

@@ -10,11 +10,9 @@ rule comparison:
         figures=[f for name, files in PAPER_FIGURES.items() for f in files if f.endswith(".csv")],
         averaging=f"{TREE}/figure4/averaging.csv" if "figure4" in FIGURES_ON else [],
     output:
-        md=report(f"{FIGURES}/comparison.md", caption="../report/comparison.rst", category="0 Comparison"),
-        csv=report(f"{FIGURES}/comparison.csv", caption="../report/comparison.rst", category="0 Comparison"),
+        **artifact_outputs("comparison"),
     params:
-        prefix=prefix_of("md"),
-        figures=dirname_of("md"),
+        figures=artifact_dir,
         averaging=lambda wildcards, input: f"--averaging {quoted(input.averaging)}" if input.averaging else "",
         settings=json.dumps(gplan.measurement_settings(config), sort_keys=True),
         data_root=DATA,  # the data the figures were made from, described per verdict (read, not a dependency)
@@ -32,4 +30,4 @@ rule comparison:
     shell:
         "python -m gradguess report comparison --figures {params.figures:q} {params.averaging}"
         " --settings {params.settings:q} --data-root {params.data_root:q}"
-        " --out-prefix {params.prefix:q} --preset {params.preset:q} > {log:q} 2>&1"
+        " --preset {params.preset:q} > {log:q} 2>&1"

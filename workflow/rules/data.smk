@@ -13,7 +13,7 @@ rule prepare_data:
         source=source_flag,
         limits=lambda wildcards: " ".join(f"--max-{split} {n}" for split, n in (
             ("train", config["data"]["max_train"]), ("test", config["data"]["max_test"])) if n is not None),
-        code=job_code("data prepare"),
+        code=lambda wildcards: job_code("data prepare", datasets=[wildcards.dataset]),
     log:
         f"{TREE}/logs/prepare_data/{{dataset}}.log",
     wildcard_constraints:

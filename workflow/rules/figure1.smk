@@ -51,14 +51,9 @@ rule figure1:
     input:
         measurements=figure1_measurements(),
     output:
-        png=report(f"{FIGURES}/figure1.png", caption="../report/figure1.rst", category="Figure 1"),
-        pdf=report(f"{FIGURES}/figure1.pdf", caption="../report/figure1.rst", category="Figure 1"),
-        table_csv=report(f"{FIGURES}/figure1_table.csv", caption="../report/figure1_table.rst", category="Figure 1"),
-        table_md=f"{FIGURES}/figure1_table.md",
-        table_tex=f"{FIGURES}/figure1_table.tex",
+        **artifact_outputs("figure1"),
     params:
-        figure=prefix_of("png"),
-        table=prefix_of("table_csv"),
+        out_dir=artifact_dir,
         preset=preset_name,
         average_from=config["figure1"]["average_from_epoch"],
         setting=setting_json("dataset", "depth", "width"),
@@ -73,6 +68,6 @@ rule figure1:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure1 --measurements {input.measurements:q} --figure-prefix {params.figure:q}"
-        " --table-prefix {params.table:q} --preset {params.preset:q} --average-from-epoch {params.average_from}"
+        "python -m gradguess report figure1 --measurements {input.measurements:q} --out-dir {params.out_dir:q}"
+        " --preset {params.preset:q} --average-from-epoch {params.average_from}"
         " --setting {params.setting:q} > {log:q} 2>&1"

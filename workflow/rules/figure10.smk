@@ -9,11 +9,9 @@ rule figure10:
     input:
         subspace=[subspace_csv(t) for t in PLAN.lists["figure10"].values()],
     output:
-        png=report(f"{FIGURES}/figure10.png", caption="../report/figure10.rst", category="Figure 10"),
-        pdf=report(f"{FIGURES}/figure10.pdf", caption="../report/figure10.rst", category="Figure 10"),
-        csv=report(f"{FIGURES}/figure10.csv", caption="../report/figure10.rst", category="Figure 10"),
+        **artifact_outputs("figure10"),
     params:
-        prefix=prefix_of("png"),
+        out_dir=artifact_dir,
         preset=preset_name,
         code=job_code("report figure10"),
     log:
@@ -27,4 +25,4 @@ rule figure10:
         config["container"]
     shell:
         "python -m gradguess report figure10 --subspace {input.subspace:q}"
-        " --out-prefix {params.prefix:q} --preset {params.preset:q} > {log:q} 2>&1"
+        " --out-dir {params.out_dir:q} --preset {params.preset:q} > {log:q} 2>&1"

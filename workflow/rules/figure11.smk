@@ -9,10 +9,9 @@ rule figure11:
     input:
         curves=rules.gather_runs.output.curves,
     output:
-        png=report(f"{FIGURES}/figure11.png", caption="../report/figure11.rst", category="Table 2"),
-        pdf=report(f"{FIGURES}/figure11.pdf", caption="../report/figure11.rst", category="Table 2"),
+        **artifact_outputs("figure11"),
     params:
-        prefix=prefix_of("png"),
+        out_dir=artifact_dir,
         preset=preset_name,
         code=job_code("report figure11"),
     log:
@@ -25,5 +24,5 @@ rule figure11:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure11 --curves {input.curves:q} --out-prefix {params.prefix:q} --preset {params.preset:q}"
+        "python -m gradguess report figure11 --curves {input.curves:q} --out-dir {params.out_dir:q} --preset {params.preset:q}"
         " > {log:q} 2>&1"

@@ -75,12 +75,9 @@ rule figure2:
         subspace=[subspace_csv(t) for t in PLAN.lists["figure2"].values()],
         images=rules.class_images.output.images,
     output:
-        png=report(f"{FIGURES}/figure2.png", caption="../report/figure2.rst", category="Figure 2"),
-        pdf=report(f"{FIGURES}/figure2.pdf", caption="../report/figure2.rst", category="Figure 2"),
-        csv=report(f"{FIGURES}/figure2.csv", caption="../report/figure2.rst", category="Figure 2"),
-        images=report(f"{FIGURES}/figure2_images.csv", caption="../report/figure2.rst", category="Figure 2"),
+        **artifact_outputs("figure2"),
     params:
-        prefix=prefix_of("png"),
+        out_dir=artifact_dir,
         preset=preset_name,
         code=job_code("report figure2"),
     log:
@@ -94,4 +91,4 @@ rule figure2:
         config["container"]
     shell:
         "python -m gradguess report figure2 --subspace {input.subspace:q} --images {input.images:q}"
-        " --out-prefix {params.prefix:q} --preset {params.preset:q} > {log:q} 2>&1"
+        " --out-dir {params.out_dir:q} --preset {params.preset:q} > {log:q} 2>&1"

@@ -9,10 +9,9 @@ rule figure3:
     input:
         runs=rules.gather_runs.output.runs,
     output:
-        png=report(f"{FIGURES}/figure3.png", caption="../report/figure3.rst", category="Table 2"),
-        pdf=report(f"{FIGURES}/figure3.pdf", caption="../report/figure3.rst", category="Table 2"),
+        **artifact_outputs("figure3"),
     params:
-        prefix=prefix_of("png"),
+        out_dir=artifact_dir,
         preset=preset_name,
         code=job_code("report figure3"),
     log:
@@ -25,4 +24,4 @@ rule figure3:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure3 --runs {input.runs:q} --out-prefix {params.prefix:q} --preset {params.preset:q} > {log:q} 2>&1"
+        "python -m gradguess report figure3 --runs {input.runs:q} --out-dir {params.out_dir:q} --preset {params.preset:q} > {log:q} 2>&1"

@@ -51,11 +51,9 @@ rule figure4:
         right=run_files(PLAN.runs_of("figure4", "right")),
         metrics=run_files(PLAN.runs_of("figure4", "middle") + PLAN.runs_of("figure4", "right"), "metrics.csv"),
     output:
-        png=report(f"{FIGURES}/figure4.png", caption="../report/figure4.rst", category="Figure 4"),
-        pdf=report(f"{FIGURES}/figure4.pdf", caption="../report/figure4.rst", category="Figure 4"),
-        csv=report(f"{FIGURES}/figure4.csv", caption="../report/figure4.rst", category="Figure 4"),
+        **artifact_outputs("figure4"),
     params:
-        prefix=prefix_of("png"),
+        out_dir=artifact_dir,
         paper_mode=config["figure4"]["paper_mode"],
         setting=setting_json("dataset", "depth", "width"),
         preset=preset_name,
@@ -72,4 +70,4 @@ rule figure4:
     shell:
         "python -m gradguess report figure4 --averaging {input.averaging:q} --middle {input.middle:q}"
         " --right {input.right:q} --paper-mode {params.paper_mode} --setting {params.setting:q}"
-        " --out-prefix {params.prefix:q} --preset {params.preset:q} > {log:q} 2>&1"
+        " --out-dir {params.out_dir:q} --preset {params.preset:q} > {log:q} 2>&1"

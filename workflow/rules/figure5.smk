@@ -12,11 +12,9 @@ rule figure5:
         metrics=run_files(PLAN.runs_of("figure5", "top"), "metrics.csv"),
         bottom=run_files(PLAN.runs_of("figure5", "bottom"), "monitor.csv"),
     output:
-        png=report(f"{FIGURES}/figure5.png", caption="../report/figure5.rst", category="Figure 5"),
-        pdf=report(f"{FIGURES}/figure5.pdf", caption="../report/figure5.rst", category="Figure 5"),
-        csv=report(f"{FIGURES}/figure5.csv", caption="../report/figure5.rst", category="Figure 5"),
+        **artifact_outputs("figure5"),
     params:
-        prefix=prefix_of("png"),
+        out_dir=artifact_dir,
         preset=preset_name,
         code=job_code("report figure5"),
     log:
@@ -30,4 +28,4 @@ rule figure5:
         config["container"]
     shell:
         "python -m gradguess report figure5 --top {input.top:q} --bottom {input.bottom:q}"
-        " --out-prefix {params.prefix:q} --preset {params.preset:q} > {log:q} 2>&1"
+        " --out-dir {params.out_dir:q} --preset {params.preset:q} > {log:q} 2>&1"

@@ -10,12 +10,9 @@ rule figure6:
         runs=run_files(PLAN.runs_of("figure6")),
         metrics=run_files(PLAN.runs_of("figure6"), "metrics.csv"),
     output:
-        png=report(f"{FIGURES}/figure6.png", caption="../report/figure6.rst", category="Figure 6"),
-        pdf=report(f"{FIGURES}/figure6.pdf", caption="../report/figure6.rst", category="Figure 6"),
-        csv=report(f"{FIGURES}/figure6.csv", caption="../report/figure6.rst", category="Figure 6"),
-        curves=report(f"{FIGURES}/figure6_curves.csv", caption="../report/figure6.rst", category="Figure 6"),
+        **artifact_outputs("figure6"),
     params:
-        prefix=prefix_of("png"),
+        out_dir=artifact_dir,
         preset=preset_name,
         code=job_code("report figure6"),
     log:
@@ -28,5 +25,5 @@ rule figure6:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure6 --runs {input.runs:q} --out-prefix {params.prefix:q}"
+        "python -m gradguess report figure6 --runs {input.runs:q} --out-dir {params.out_dir:q}"
         " --preset {params.preset:q} > {log:q} 2>&1"

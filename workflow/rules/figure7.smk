@@ -43,11 +43,9 @@ rule figure7:
         runs=run_files(PLAN.runs_of("figure7")),
         metrics=run_files(PLAN.runs_of("figure7"), "metrics.csv"),
     output:
-        png=report(f"{FIGURES}/figure7.png", caption="../report/figure7.rst", category="Figure 7"),
-        pdf=report(f"{FIGURES}/figure7.pdf", caption="../report/figure7.rst", category="Figure 7"),
-        csv=report(f"{FIGURES}/figure7.csv", caption="../report/figure7.rst", category="Figure 7"),
+        **artifact_outputs("figure7"),
     params:
-        prefix=prefix_of("png"),
+        out_dir=artifact_dir,
         jacobian=json.dumps({k: config["figure7"]["jacobian"][k] for k in ("dataset", "depth", "width", "layer")}),
         preset=preset_name,
         code=job_code("report figure7"),
@@ -62,4 +60,4 @@ rule figure7:
         config["container"]
     shell:
         "python -m gradguess report figure7 --runs {input.runs:q} --spectra {input.spectra:q} --jacobian {params.jacobian:q}"
-        " --out-prefix {params.prefix:q} --preset {params.preset:q} > {log:q} 2>&1"
+        " --out-dir {params.out_dir:q} --preset {params.preset:q} > {log:q} 2>&1"

@@ -10,11 +10,9 @@ rule figure8:
         runs=run_files(PLAN.runs_of("table1", "figure8")),
         metrics=run_files(PLAN.runs_of("table1", "figure8"), "metrics.csv"),
     output:
-        png=report(f"{FIGURES}/figure8.png", caption="../report/figure8.rst", category="Figure 8"),
-        pdf=report(f"{FIGURES}/figure8.pdf", caption="../report/figure8.rst", category="Figure 8"),
-        csv=report(f"{FIGURES}/figure8.csv", caption="../report/figure8.rst", category="Figure 8"),
+        **artifact_outputs("figure8"),
     params:
-        prefix=prefix_of("png"),
+        out_dir=artifact_dir,
         preset=preset_name,
         code=job_code("report figure8"),
     log:
@@ -27,5 +25,5 @@ rule figure8:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure8 --runs {input.runs:q} --out-prefix {params.prefix:q}"
+        "python -m gradguess report figure8 --runs {input.runs:q} --out-dir {params.out_dir:q}"
         " --preset {params.preset:q} > {log:q} 2>&1"

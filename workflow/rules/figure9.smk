@@ -38,11 +38,9 @@ rule figure9:
         metrics=run_files(PLAN.runs_of("figure9"), "metrics.csv"),
         weights=PLAN.lists.get("vit_weights") or [],
     output:
-        png=report(f"{FIGURES}/figure9.png", caption="../report/figure9.rst", category="Figure 9"),
-        pdf=report(f"{FIGURES}/figure9.pdf", caption="../report/figure9.rst", category="Figure 9"),
-        csv=report(f"{FIGURES}/figure9.csv", caption="../report/figure9.rst", category="Figure 9"),
+        **artifact_outputs("figure9"),
     params:
-        prefix=prefix_of("png"),
+        out_dir=artifact_dir,
         preset=preset_name,
         code=job_code("report figure9"),
     log:
@@ -55,5 +53,5 @@ rule figure9:
     container:
         config["container"]
     shell:
-        "python -m gradguess report figure9 --runs {input.runs:q} --out-prefix {params.prefix:q}"
+        "python -m gradguess report figure9 --runs {input.runs:q} --out-dir {params.out_dir:q}"
         " --preset {params.preset:q} > {log:q} 2>&1"

@@ -11,8 +11,7 @@ rule paper_readme:
         artifacts=[rules.comparison.output.md, rules.comparison.output.csv,
                    *(path for paths in PAPER_FIGURES.values() for path in paths)],
     output:
-        readme=f"{FIGURES}/README.md",
-        config=f"{FIGURES}/config.yaml",
+        **artifact_outputs("readme"),
     params:
         # the image jobs ran in is not a result: moving a finished preset into the container re-runs nothing
         # (each run's provenance.json records the image)

@@ -12,11 +12,9 @@ rule table1:
         augment_long=run_files(PLAN.runs_of("table1", "augment_long")),
         metrics=run_files(sum((PLAN.runs_of("table1", row) for row in gplan.TABLE1_ROWS), []), "metrics.csv"),
     output:
-        csv=report(f"{FIGURES}/table1.csv", caption="../report/table1.rst", category="Table 1"),
-        md=f"{FIGURES}/table1.md",
-        tex=f"{FIGURES}/table1.tex",
+        **artifact_outputs("table1"),
     params:
-        prefix=prefix_of("csv"),
+        out_dir=artifact_dir,
         preset=preset_name,
         code=job_code("report table1"),
     log:
@@ -30,4 +28,4 @@ rule table1:
         config["container"]
     shell:
         "python -m gradguess report table1 --adam {input.adam:q} --augment {input.augment:q}"
-        " --augment-long {input.augment_long:q} --out-prefix {params.prefix:q} --preset {params.preset:q} > {log:q} 2>&1"
+        " --augment-long {input.augment_long:q} --out-dir {params.out_dir:q} --preset {params.preset:q} > {log:q} 2>&1"

@@ -32,11 +32,9 @@ rule table2:
     input:
         runs=rules.gather_runs.output.runs,
     output:
-        csv=report(f"{FIGURES}/table2.csv", caption="../report/table2.rst", category="Table 2"),
-        md=f"{FIGURES}/table2.md",
-        tex=f"{FIGURES}/table2.tex",
+        **artifact_outputs("table2"),
     params:
-        prefix=prefix_of("csv"),
+        out_dir=artifact_dir,
         preset=preset_name,
         code=job_code("report table2"),
     log:
@@ -49,4 +47,4 @@ rule table2:
     container:
         config["container"]
     shell:
-        "python -m gradguess report table2 --runs {input.runs:q} --out-prefix {params.prefix:q} --preset {params.preset:q} > {log:q} 2>&1"
+        "python -m gradguess report table2 --runs {input.runs:q} --out-dir {params.out_dir:q} --preset {params.preset:q} > {log:q} 2>&1"

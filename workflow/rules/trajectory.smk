@@ -21,7 +21,7 @@ rule capture_trajectory:
         checkpoint=lambda wildcards, output: os.path.join(os.path.dirname(output.result),
                                                           f"checkpoint-{trajectory_spec(wildcards).digest()}.pt"),
         history=history_of("result"),
-        code=lambda wildcards: job_code("train", trajectory_spec(wildcards)),
+        code=lambda wildcards: train_code(trajectory_spec(wildcards)),
     log:
         f"{TREE}/logs/capture_trajectory/{{dataset}}/{{arch}}/e{{epochs}}/seed{{seed}}.log",
     benchmark:

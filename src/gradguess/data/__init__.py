@@ -15,12 +15,26 @@ and their official annotation files, through `images`), `synthetic` (generated),
 A user's files are untrusted: `pickles`, `npz` and `matfile` read them within
 the sizes their headers declare, checked against `limits` before allocating;
 `untrusted` opens regular files only and checks labels.
-"""
-from gradguess.catalog import DATASETS, NUM_CLASSES, SHAPES, SIZES  # noqa: F401  (re-exported)
-from gradguess.data.core import FORMAT_VERSION, DataError, cache_path  # noqa: F401
-from gradguess.data.loading import IMAGENET_MEAN, IMAGENET_STD, PER_BATCH, Data, load  # noqa: F401
-from gradguess.data.mnist import MNIST_FILES  # noqa: F401
-from gradguess.data.preparing import prepare  # noqa: F401
 
-__all__ = ["DATASETS", "NUM_CLASSES", "SHAPES", "SIZES", "FORMAT_VERSION", "DataError", "cache_path",
-           "IMAGENET_MEAN", "IMAGENET_STD", "PER_BATCH", "Data", "load", "MNIST_FILES", "prepare"]
+The names below load their module on first use: importing the package imports
+no importer, so code that loads data (a training run) neither pays for the
+importers nor has them in its code digest (gradguess.lineage).
+"""
+from __future__ import annotations
+
+import importlib
+
+from gradguess.catalog import DATASETS, NUM_CLASSES, SHAPES, SIZES  # noqa: F401  (re-exported)
+
+_LAZY = {"FORMAT_VERSION": "core", "DataError": "core", "cache_path": "core", "IMAGENET_MEAN": "loading",
+         "IMAGENET_STD": "loading", "PER_BATCH": "loading", "Data": "loading", "load": "loading",
+         "MNIST_FILES": "mnist", "prepare": "preparing"}
+
+
+def __getattr__(attr: str):
+    if attr in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[attr]}"), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+
+
+__all__ = ["DATASETS", "NUM_CLASSES", "SHAPES", "SIZES", *_LAZY]

@@ -1,31 +1,24 @@
 """`prepare`: one data set, from local files, a torchvision download or the generator, into its cache file."""
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
-from gradguess.catalog import NUM_CLASSES
-from gradguess.data import cars, cifar, cub, dogs, downloads, mnist, svhn
+from gradguess.catalog import IMPORTERS, NUM_CLASSES
+from gradguess.data import downloads
 from gradguess.data.core import FORMAT_VERSION, DataError, cache_path, to_labels, to_uint8, validate
-from gradguess.data.synthetic import synthetic
 from gradguess.data.untrusted import integer_labels
 from gradguess.io import torch_save
 
-# Each importer reads one data set's official files from a local directory.
-IMPORTERS = {
-    "mnist": mnist.import_mnist,
-    "cifar10": cifar.import_cifar10,
-    "cifar100": cifar.import_cifar100,
-    "svhn": svhn.import_svhn,
-}
 # These decode JPEGs, the slow part, so they take the limits and decode only the images kept.
-IMAGE_IMPORTERS = {
-    "cub200": cub.import_cub200,
-    "stanford_cars": cars.import_stanford_cars,
-    "stanford_dogs": dogs.import_stanford_dogs,
-}
-# Where a user gets the files of a set nothing can download.
-WHERE = {"cub200": cub.GET, "stanford_cars": cars.GET, "stanford_dogs": dogs.GET}
+IMAGE_SETS = ("cub200", "stanford_cars", "stanford_dogs")
+
+
+def importer(dataset: str):
+    """The module that reads `dataset`'s files (catalog.IMPORTERS), imported by name: preparing one data set
+    runs its own importer's code only, and its digest names that one (lineage.data_modules)."""
+    return importlib.import_module(f"gradguess.data.{IMPORTERS[dataset]}")
 
 
 def prepare(
@@ -46,19 +39,17 @@ def prepare(
     """
     path = cache_path(dataset, root)
     if dataset == "synthetic":
-        arrays, origin = synthetic(), "synthetic (built in, seed 0)"
+        arrays, origin = importer(dataset).synthetic(), "synthetic (built in, seed 0)"
     elif source is not None:
         source = Path(source)
         if not source.is_dir():
             raise DataError(f"source directory {source} does not exist or is not a directory")
-        if dataset in IMAGE_IMPORTERS:
-            arrays = IMAGE_IMPORTERS[dataset](source, max_train=max_train, max_test=max_test)
-        else:
-            arrays = IMPORTERS[dataset](source)
+        read = getattr(importer(dataset), f"import_{dataset}")
+        arrays = read(source, max_train=max_train, max_test=max_test) if dataset in IMAGE_SETS else read(source)
         origin = f"local files in {source.resolve()}"
     elif dataset not in downloads.DOWNLOADABLE:
-        raise DataError(
-            f"{dataset} cannot be downloaded here: get {WHERE[dataset]}. Then run "
+        raise DataError(  # where a user gets the files of a set nothing can download
+            f"{dataset} cannot be downloaded here: get {importer(dataset).GET}. Then run "
             f"`gradguess data prepare --dataset {dataset} --root {root} --source DIR`, or for the pipeline "
             f"set the config key data.sources.{dataset} to DIR"
         )

@@ -1,7 +1,21 @@
-"""Argument types the jobs share: a choice that names the valid ones, a method option KEY=VALUE."""
+"""Argument types the jobs share: a choice that names the valid ones, a method option KEY=VALUE, the report jobs'
+inputs. Wiring: in no code digest (gradguess.lineage)."""
 from __future__ import annotations
 
 import argparse
+import json
+
+RUNS = {"nargs": "+", "required": True, "help": "the runs' seed files (result.json)"}
+GATHERED = {"required": True, "help": "CSV from `gradguess report gather`"}
+SUBSPACE = {"nargs": "+", "required": True, "help": "CSVs from `gradguess subspace`"}
+
+
+def json_setting(what: str) -> dict:
+    return {"type": json.loads, "default": None, "help": f"{what} as JSON, for the titles"}
+
+
+def panel(what: str) -> dict:
+    return {"nargs": "*", "default": [], "help": f"{what} (none: no panel)"}
 
 
 def choice(kind: str, valid):
@@ -10,6 +24,13 @@ def choice(kind: str, valid):
             raise argparse.ArgumentTypeError(f"unknown {kind} {value!r}; valid {kind}s: {', '.join(valid)}")
         return value
     return check
+
+
+def jvp_mode(value: str) -> str:
+    """A JVP mode of the methods (gradguess.methods.MODES), or an error naming them."""
+    from gradguess.methods import MODES
+
+    return choice("JVP mode", MODES)(value)
 
 
 def device(p) -> None:

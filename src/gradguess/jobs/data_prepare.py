@@ -24,9 +24,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from gradguess import data
+    from gradguess.data.preparing import prepare
 
-    path = data.prepare(args.dataset, args.root, source=args.source, download=not args.no_download,
-                        max_train=args.max_train, max_test=args.max_test)
+    path = prepare(args.dataset, args.root, source=args.source, download=not args.no_download,
+                   max_train=args.max_train, max_test=args.max_test)
     log.info("wrote %s", path)
     return 0

@@ -21,6 +21,7 @@ from gradguess.report.claims import figure1 as fig1_claims
 from gradguess.report.claims import table1 as table1_claims
 from gradguess.report.claims import table2 as table2_claims
 from gradguess.report.claims.core import DOWNSTREAM_READING, RUN_FIELDS, observed
+from gradguess.report.artifacts import file
 from gradguess.report.comparison_text import data_used, markdown
 from gradguess.report.setting import describe, full, reduction
 
@@ -61,11 +62,11 @@ def artifacts(figures: Path, averaging: Path | None, settings: Mapping[str, dict
     settings from config (figure1, averaging, spectra: dataset, depth, width, ...; table1: dataset); `data`:
     {dataset: {train, test, origin}} of the prepared data sets."""
     figures, out, data = Path(figures), {}, dict(data or {})
-    f1 = _read(figures / "figure1_table.csv")
+    f1 = _read(figures / file("figure1", "table_csv"))
     if f1 is not None and settings.get("figure1"):  # the paper's JVP mode: joint (and modeless directional descent)
         joint = f1[f1["mode"].fillna("").isin(["", "joint"])] if "mode" in f1 else f1
         out["figure1_table"] = _sized(joint.assign(**settings["figure1"]), data)
-    t2 = _read(figures / "table2.csv")
+    t2 = _read(figures / file("table2"))
     if t2 is not None:
         out["table2"] = _sized(t2, data)
     avg = _read(averaging)
@@ -75,30 +76,30 @@ def artifacts(figures: Path, averaging: Path | None, settings: Mapping[str, dict
         steps = [s["snapshot_epoch"] * math.ceil(n / s["batch_size"]) if n == n and n is not None else None
                  for n in avg["train_size"]] if {"snapshot_epoch", "batch_size"} <= set(s) else None
         out["averaging"] = avg.assign(snapshot_steps=steps) if steps is not None else avg
-    curves = [c for c in (_read(figures / "figure4.csv"), _read(figures / "figure7.csv")) if c is not None]
+    curves = [c for c in (_read(figures / file("figure4")), _read(figures / file("figure7"))) if c is not None]
     curves = [c[c["epoch"].notna()] for c in curves if "epoch" in c]
     if curves:
         out["curves"] = _sized(pd.concat(curves, ignore_index=True), data)
-    spectra = _panel(_read(figures / "figure7.csv"), "right")
+    spectra = _panel(_read(figures / file("figure7")), "right")
     if spectra is not None and settings.get("spectra"):
         out["spectra"] = _sized(spectra.drop(columns=["dataset", "depth", "width"], errors="ignore").assign(
             **_setting(settings["spectra"], "dataset", "depth", "width")), data)
-    f5 = _read(figures / "figure5.csv")
+    f5 = _read(figures / file("figure5"))
     for name, panel in (("monitors", "top: cosine"), ("sv_power", "bottom: cosine and first-layer effective rank")):
         rows = _panel(f5, panel)
         if rows is not None:
             out[name] = _sized(rows, data)
-    selection, sweep = _read(figures / "figure6.csv"), _read(figures / "figure6_curves.csv")
+    selection, sweep = _read(figures / file("figure6")), _read(figures / file("figure6", "curves"))
     if selection is not None and sweep is not None:
         lrs = selection.groupby(["optimizer", "method"])["lr"].nunique().rename("swept_lrs").reset_index()
         chosen = sweep[sweep["run"].isin(selection.loc[selection["chosen"].astype(bool), "run"])]
         out["sweep"] = _sized(chosen.merge(lrs, on=["optimizer", "method"], how="left"), data)
-    for name in ("figure10.csv", "figure2.csv"):
-        sub = _read(figures / name)
+    for name in ("figure10", "figure2"):
+        sub = _read(figures / file(name))
         if sub is not None and "k" in sub:
             out["subspace"] = sub[sub["k"].notna()]
             break
-    t1 = _read(figures / "table1.csv")
+    t1 = _read(figures / file("table1"))
     if t1 is not None and not t1.empty:
         dataset = (settings.get("table1") or {}).get("dataset")
         extra = {c: t1[c] for c in (*RUN_FIELDS.values(), "weight_decay") if c in t1}
@@ -106,10 +107,10 @@ def artifacts(figures: Path, averaging: Path | None, settings: Mapping[str, dict
         out["table1"] = _sized(pd.DataFrame({"row": t1["row"], "method": t1["column"].map(TABLE1_METHOD),
                                              "value": t1["test_acc_mean"], "dataset": dataset,
                                              "arch": _arch(t1["run"]), **extra}), data)
-    f8 = _read(figures / "figure8.csv")
+    f8 = _read(figures / file("figure8"))
     if f8 is not None and not f8.empty:
         out["mixer_curves"] = _sized(f8.assign(arch=_arch(f8["run"])), data)
-    f9 = _read(figures / "figure9.csv")
+    f9 = _read(figures / file("figure9"))
     if f9 is not None and not f9.empty:
         out["prompt_tuning"] = _sized(_prompt_tuning(f9), data)
     return out
@@ -236,10 +237,10 @@ def describe_data(path: Path) -> dict:
     return {"train": len(data["y_train"]), "test": len(data["y_test"]), "origin": origin}
 
 
-def write(figures: Path, averaging: Path | None, settings: Mapping[str, dict], preset: str, out_prefix: Path,
-          data: Mapping[str, dict] | None = None) -> pd.DataFrame:
-    """comparison.csv and .md; `data` (describe_data of each prepared data set) lets every verdict say which
-    data it used and how much of it."""
+def write(figures: Path, averaging: Path | None, settings: Mapping[str, dict], preset: str,
+          out: Mapping[str, Path], data: Mapping[str, dict] | None = None) -> pd.DataFrame:
+    """comparison.csv and .md as out["csv"] and out["md"] (report/artifacts.py); `data` (describe_data of each
+    prepared data set) lets every verdict say which data it used and how much of it."""
     data = dict(data or {})
     arts = artifacts(figures, averaging, settings, data)
     verdicts = claims.check_all(arts)
@@ -247,12 +248,11 @@ def write(figures: Path, averaging: Path | None, settings: Mapping[str, dict], p
     verdicts["data"] = [data_used(arts, needs[r.id], data) if r.status != claims.NOT_MEASURED else ""
                         for r in verdicts.itertuples()]
     nums = numbers(arts)
-    out_prefix = Path(out_prefix)
     long = pd.concat([verdicts.assign(kind="claim"), nums], ignore_index=True).assign(preset=preset)
     for at, column in (("paper", "verdict_at_paper_setting"), ("reduced", "verdict_at_reduced_setting")):
         long[column] = [r.status if r.setting == at else "" for r in long.itertuples()]
-    io.write_text(out_prefix.with_suffix(".csv"), long.to_csv(index=False))
-    io.write_text(out_prefix.with_suffix(".md"), markdown(verdicts, nums, arts, data, preset))
+    io.write_text(out["csv"], long.to_csv(index=False))
+    io.write_text(out["md"], markdown(verdicts, nums, arts, data, preset))
     return long
 
 

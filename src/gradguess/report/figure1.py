@@ -13,7 +13,7 @@ from gradguess.report.names import method_key, method_label
 from gradguess.report.plots import colour, save, setting_title, style
 
 
-def draw(measurements: pd.DataFrame, prefix, preset: str, average_from_epoch: int = 1) -> list[Path]:
+def draw(measurements: pd.DataFrame, out, preset: str, average_from_epoch: int = 1) -> list[Path]:
     """Cosine similarity with the true gradient along the backprop trajectory, one panel per JVP mode.
 
     `joint` is the paper's mode, `per_layer` our extension; epochs before
@@ -55,7 +55,7 @@ def draw(measurements: pd.DataFrame, prefix, preset: str, average_from_epoch: in
                  f"Figure 1: guessed-gradient cosine similarity along the backprop trajectory ({setting})\n"
                  "(mean over batches, different batches each epoch; band: interquartile range)")
     fig.tight_layout()
-    return save(fig, prefix, preset)
+    return save(fig, out, preset)
 
 
 MODE_LABELS = {"joint": "joint (paper's)", "per_layer": "per_layer (ours)", "": ""}
@@ -112,15 +112,15 @@ def figure1_table(measurements: pd.DataFrame, average_from_epoch: int = 1
 
 
 
-def write(measurements: list[str], figure_prefix, table_prefix, preset: str, average_from_epoch: int = 1,
-          setting: dict | None = None) -> None:
-    """`setting`: the trajectory's dataset, depth and width, for the titles."""
+def write(out, preset: str, measurements: list[str], average_from_epoch: int = 1, setting: dict | None = None) -> None:
+    """`out`: the artifact's paths (report/artifacts.py); `setting`: the trajectory's dataset, depth and width, for
+    the titles."""
     frame = pd.concat([pd.read_csv(p) for p in measurements], ignore_index=True)
     if setting:
         frame = frame.assign(**{k: setting[k] for k in ("dataset", "depth", "width") if k in setting})
-    draw(frame, figure_prefix, preset, average_from_epoch=average_from_epoch)
+    draw(frame, out, preset, average_from_epoch=average_from_epoch)
     long, header, body = figure1_table(frame, average_from_epoch=average_from_epoch)
     where = f" ({setting_title(frame)})" if "dataset" in frame else ""
-    write_table(long, header, body, table_prefix,
+    write_table(long, header, body, out,
                 f"Figure 1 (table){where}: mean ± std over all measured batches of epochs {long['epochs'].iloc[0]} "
-                "of the backprop trajectory", preset, notes=FIGURE1_NOTES)
+                "of the backprop trajectory", preset, notes=FIGURE1_NOTES, key="table_")

@@ -12,7 +12,7 @@ from gradguess.report.names import dataset_label
 from gradguess.report.plots import save, style
 
 
-def draw(curves: pd.DataFrame, prefix, preset: str) -> list[Path]:
+def draw(curves: pd.DataFrame, out, preset: str) -> list[Path]:
     """Figure 2 (right) drawn apart: one panel per (width, depth, layer); colour: epoch."""
     style()
     panels = sorted({(int(w), int(d), int(layer)) for w, d, layer in
@@ -47,12 +47,12 @@ def draw(curves: pd.DataFrame, prefix, preset: str) -> list[Path]:
     fig.colorbar(sm, ax=axes, label="epoch", shrink=0.6, pad=0.01)
     fig.suptitle(f"Figure 10: gradient vs activation subspaces on {datasets}, per width, depth and layer "
                  "(colour: epoch; grey: random subspace)", y=1 - 0.08 / height, va="top")
-    return save(fig, prefix, preset)
+    return save(fig, out, preset)
 
 
 
 
-def write(subspace: list[str], prefix, preset: str) -> None:
+def write(out, preset: str, subspace: list[str]) -> None:
     curves = pd.concat([pd.read_csv(p) for p in subspace], ignore_index=True)
-    draw(curves, prefix, preset)
-    io.write_text(f"{prefix}.csv", curves.assign(preset=preset).to_csv(index=False))
+    draw(curves, out, preset)
+    io.write_text(out["csv"], curves.assign(preset=preset).to_csv(index=False))

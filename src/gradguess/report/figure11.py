@@ -9,10 +9,10 @@ from matplotlib.ticker import MaxNLocator
 
 from gradguess.report.figure3 import arch_order
 from gradguess.report.names import arch_label, dataset_key, dataset_label, method_key, method_label
-from gradguess.report.plots import colour, markers, save, style
+from gradguess.report.plots import colour, finish, markers, style
 
 
-def draw(curves: pd.DataFrame, prefix, preset: str) -> list[Path]:
+def draw(curves: pd.DataFrame, out, preset: str) -> list[Path]:
     """Train (solid) and test (dashed) accuracy per epoch, rows datasets, columns architectures."""
     style()
     datasets = sorted(curves["dataset"].unique(), key=dataset_key)
@@ -42,13 +42,12 @@ def draw(curves: pd.DataFrame, prefix, preset: str) -> list[Path]:
     handles, labels = axes[0][0].get_legend_handles_labels()
     handles += [plt.Line2D([], [], color="0.3", lw=1.4), plt.Line2D([], [], color="0.3", ls="--", lw=1.2)]
     labels += ["train", "test"]
-    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    fig.suptitle("Figure 11: train (solid) and test (dashed) accuracy of the Table 2 runs")
-    fig.tight_layout()
-    return save(fig, prefix, preset)
+    return finish(fig, "Figure 11: train (solid) and test (dashed) accuracy of the Table 2 runs", out, preset,
+                  (handles, labels))
 
 
 
 
-def write(curves_csv: str, prefix, preset: str) -> None:
-    draw(pd.read_csv(curves_csv), prefix, preset)
+def write(out, preset: str, curves: str) -> None:
+    """`curves`: `gradguess report gather`'s table of per-epoch curves."""
+    draw(pd.read_csv(curves), out, preset)

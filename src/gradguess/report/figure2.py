@@ -70,7 +70,7 @@ def subspace_axes(ax, curves: pd.DataFrame, colour_by: str, palette, legend: boo
         ax.legend(handles=handles, fontsize=7, frameon=False, loc="lower right")
 
 
-def draw(images: pd.DataFrame, curves: pd.DataFrame, prefix, preset: str) -> list[Path]:
+def draw(images: pd.DataFrame, curves: pd.DataFrame, out, preset: str) -> list[Path]:
     """Left: per class, first principal directions of input gradients and of inputs, and a random mix,
     at initialisation and trained; right: gradients projected onto the activations' top-k directions."""
     style()
@@ -91,16 +91,16 @@ def draw(images: pd.DataFrame, curves: pd.DataFrame, prefix, preset: str) -> lis
                  fontsize=9)
     datasets = ", ".join(dataset_label(d) for d in sorted(set(curves["dataset"]))) if "dataset" in curves else ""
     fig.suptitle(f"Figure 2: gradients lie in the activations' subspace (right: {datasets})")
-    return save(fig, prefix, preset)
+    return save(fig, out, preset)
 
 
 
 
-def write(subspace: list[str], images_csv: str, prefix, preset: str) -> None:
+def write(out, preset: str, subspace: list[str], images: str) -> None:
     curves = pd.concat([pd.read_csv(p) for p in subspace], ignore_index=True)
-    images = pd.read_csv(images_csv)
-    draw(images, curves, prefix, preset)
+    images = pd.read_csv(images)
+    draw(images, curves, out, preset)
     # the left panel's pictures apart: one pixel column each, which would pad every curve row
     images = pd.concat([images, pd.DataFrame({"preset": preset}, index=images.index)], axis=1)
-    io.write_text(f"{prefix}_images.csv", images.to_csv(index=False))
-    io.write_text(f"{prefix}.csv", curves.assign(preset=preset).to_csv(index=False))
+    io.write_text(out["images"], images.to_csv(index=False))
+    io.write_text(out["csv"], curves.assign(preset=preset).to_csv(index=False))

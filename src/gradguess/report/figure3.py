@@ -7,14 +7,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from gradguess.report.names import arch_params, dataset_key, dataset_label, method_key, method_label
-from gradguess.report.plots import colour, save, style
+from gradguess.report.plots import colour, finish, style
 
 
 def arch_order(runs: pd.DataFrame) -> list[tuple[int, int]]:
     return sorted({(int(d), int(w)) for d, w in zip(runs["depth"], runs["width"])}, key=lambda a: arch_params(*a))
 
 
-def draw(runs: pd.DataFrame, prefix, preset: str) -> list[Path]:
+def draw(runs: pd.DataFrame, out, preset: str) -> list[Path]:
     """Train (top) and test (bottom) accuracy against (depth, width), one column per dataset."""
     style()
     runs = runs[runs["status"] == "completed"].copy()
@@ -39,14 +39,12 @@ def draw(runs: pd.DataFrame, prefix, preset: str) -> list[Path]:
                 ax.set_ylabel(f"{split} accuracy (%)")
             if row == 1:
                 ax.set_xlabel("(depth, width)")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    fig.suptitle("Figure 3: MLP accuracy by architecture (mean ± std over seeds)")
-    fig.tight_layout()
-    return save(fig, prefix, preset)
+    return finish(fig, "Figure 3: MLP accuracy by architecture (mean ± std over seeds)", out, preset,
+                  axes[0][0].get_legend_handles_labels())
 
 
 
 
-def write(runs_csv: str, prefix, preset: str) -> None:
-    draw(pd.read_csv(runs_csv), prefix, preset)
+def write(out, preset: str, runs: str) -> None:
+    """`runs`: `gradguess report gather`'s table of runs."""
+    draw(pd.read_csv(runs), out, preset)

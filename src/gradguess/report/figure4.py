@@ -35,7 +35,7 @@ def averaging_panel(ax, rows: pd.DataFrame, mode: str, paper_mode: str):
     ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
 
 
-def draw(averaging: pd.DataFrame, curves: pd.DataFrame, middle: list[str], right: list[str], prefix, preset: str,
+def draw(averaging: pd.DataFrame, curves: pd.DataFrame, middle: list[str], right: list[str], out, preset: str,
          paper_mode: str = "per_layer", setting: dict | None = None) -> list[Path]:
     style()
     averaging = averaging.assign(mode=averaging["mode"].fillna("") if "mode" in averaging else "joint")
@@ -59,19 +59,20 @@ def draw(averaging: pd.DataFrame, curves: pd.DataFrame, middle: list[str], right
     fig.suptitle(f"Figure 4: biased guesses saturate (left: mean and range over {examples} example(s){where}); a "
                  "matched-cosine unbiased guess trains faster, with momentum")
     fig.tight_layout()
-    return save(fig, prefix, preset)
+    return save(fig, out, preset)
 
 
-def write(averaging_csv: str, middle: list[str], right: list[str], prefix, preset: str, paper_mode: str = "per_layer",
+def write(out, preset: str, averaging: str, middle: list[str], right: list[str], paper_mode: str = "per_layer",
           setting: dict | None = None) -> None:
-    """`middle`, `right`: the panels' runs' seed files (the rule's inputs)."""
+    """`averaging`: `gradguess averaging`'s CSV; `middle`, `right`: the panels' runs' seed files (the rule's
+    inputs)."""
     curves = load_runs([*middle, *right])
     middle, right = runs_of(middle), runs_of(right)
-    averaging = pd.read_csv(averaging_csv)
+    averaging = pd.read_csv(averaging)
     if "mode" not in averaging:
         averaging["mode"] = "joint"
     averaging["mode"] = averaging["mode"].fillna("")
-    draw(averaging, curves, middle, right, prefix, preset, paper_mode, setting)
+    draw(averaging, curves, middle, right, out, preset, paper_mode, setting)
     keys = ["method", "mode", "guesses"]
     stats = averaging.groupby(keys)["cosine"].agg(["mean", "min", "max"]).reset_index()
     if "limit" in averaging:
@@ -80,4 +81,4 @@ def write(averaging_csv: str, middle: list[str], right: list[str], prefix, prese
     panels = [stats.assign(panel="left")]
     if not curves.empty:
         panels.append(curves.assign(panel=["middle" if r in middle else "right" for r in curves["run"]]))
-    io.write_text(f"{prefix}.csv", pd.concat(panels).assign(preset=preset).to_csv(index=False))
+    io.write_text(out["csv"], pd.concat(panels).assign(preset=preset).to_csv(index=False))

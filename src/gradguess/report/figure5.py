@@ -14,7 +14,7 @@ from gradguess.report.plots import band, colour, save, setting_title, style
 from gradguess.report.runs import load_monitors, load_runs
 
 
-def draw(top: pd.DataFrame, curves: pd.DataFrame, bottom: pd.DataFrame, prefix, preset: str) -> list[Path]:
+def draw(top: pd.DataFrame, curves: pd.DataFrame, bottom: pd.DataFrame, out, preset: str) -> list[Path]:
     """Top: self-sharpening's cosine rises while the others' stay flat, and its train accuracy;
     bottom: wt_sv_power per power, cosine and the first layer's effective rank over training."""
     style()
@@ -58,7 +58,7 @@ def draw(top: pd.DataFrame, curves: pd.DataFrame, bottom: pd.DataFrame, prefix, 
     fig.suptitle(f"Figure 5: self-sharpening (top: {setting_title(top)}), re-created by raising W's singular values "
                  f"to a power (bottom: {setting_title(bottom)})")
     fig.tight_layout()
-    return save(fig, prefix, preset)
+    return save(fig, out, preset)
 
 
 def legend(ax, ncol: int = 1) -> None:
@@ -72,10 +72,10 @@ def figure5_data(top: pd.DataFrame, curves: pd.DataFrame, bottom: pd.DataFrame) 
                       bottom.assign(panel="bottom: cosine and first-layer effective rank")], ignore_index=True)
 
 
-def write(top: list[str], bottom: list[str], prefix, preset: str) -> None:
+def write(out, preset: str, top: list[str], bottom: list[str]) -> None:
     """`top`, `bottom`: seed files (monitor.csv) of the monitored Table 2 runs and of the wt_sv_power replicates,
     one run per power (the rule's inputs)."""
     top_monitors, bottom_monitors, curves = load_monitors(top), load_monitors(bottom), load_runs(top)
-    draw(top_monitors, curves, bottom_monitors, prefix, preset)
+    draw(top_monitors, curves, bottom_monitors, out, preset)
     data = figure5_data(top_monitors, curves, bottom_monitors)
-    io.write_text(f"{prefix}.csv", data.assign(preset=preset).to_csv(index=False))
+    io.write_text(out["csv"], data.assign(preset=preset).to_csv(index=False))

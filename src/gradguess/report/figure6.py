@@ -29,7 +29,7 @@ def sweep_selection(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 
-def draw(curves: pd.DataFrame, selection: pd.DataFrame, prefix, preset: str) -> list[Path]:
+def draw(curves: pd.DataFrame, selection: pd.DataFrame, out, preset: str) -> list[Path]:
     """One panel per optimizer: every method's train curve at its best learning rate."""
     style()
     optimizers = [o for o in ("adamw", "sgd", "stable_adamw") if o in set(selection["optimizer"])]
@@ -48,15 +48,15 @@ def draw(curves: pd.DataFrame, selection: pd.DataFrame, prefix, preset: str) -> 
     fig.suptitle(f"Figure 6: each method at its best learning rate (highest final train accuracy), per optimizer "
                  f"({setting_title(curves)})")
     fig.tight_layout()
-    return save(fig, prefix, preset)
+    return save(fig, out, preset)
 
 
 
 
-def write(runs: list[str], prefix, preset: str) -> None:
+def write(out, preset: str, runs: list[str]) -> None:
     """`runs`: the sweep's seed files (the rule's inputs)."""
     curves = load_runs(runs)
     selection = sweep_selection(curves)
-    draw(curves, selection, prefix, preset)
-    io.write_text(f"{prefix}.csv", selection.assign(preset=preset).to_csv(index=False))
-    io.write_text(f"{prefix}_curves.csv", curves.assign(preset=preset).to_csv(index=False))
+    draw(curves, selection, out, preset)
+    io.write_text(out["csv"], selection.assign(preset=preset).to_csv(index=False))
+    io.write_text(out["curves"], curves.assign(preset=preset).to_csv(index=False))

@@ -15,7 +15,7 @@ from gradguess.report.runs import load_runs, runs_of
 SPECTRUM_FLOOR = 1e-6
 
 
-def draw(curves: pd.DataFrame, runs: list[str], spectra: pd.DataFrame, prefix, preset: str,
+def draw(curves: pd.DataFrame, runs: list[str], spectra: pd.DataFrame, out, preset: str,
          jacobian: dict | None = None) -> list[Path]:
     """Left: training curves with 1-3 downstream layers (left out when no runs are given); right: Jacobian
     spectra through k weight layers. `jacobian`: the spectra's MLP (dataset, depth, width), for the titles."""
@@ -48,15 +48,15 @@ def draw(curves: pd.DataFrame, runs: list[str], spectra: pd.DataFrame, prefix, p
     fig.suptitle("Figure 7: guesses through more downstream layers explore fewer directions"
                  + (", and train no better" if left else ""))
     fig.tight_layout()
-    return save(fig, prefix, preset)
+    return save(fig, out, preset)
 
 
 
 
-def write(runs: list[str], spectra_csv: str, prefix, preset: str, jacobian: dict | None = None) -> None:
-    """`runs`: the left panel's seed files (the rule's inputs)."""
+def write(out, preset: str, runs: list[str], spectra: str, jacobian: dict | None = None) -> None:
+    """`runs`: the left panel's seed files (the rule's inputs); `spectra`: `gradguess jacobian`'s CSV."""
     curves = load_runs(runs)
-    spectra = pd.read_csv(spectra_csv)
-    draw(curves, runs_of(runs), spectra, prefix, preset, jacobian)
+    spectra = pd.read_csv(spectra)
+    draw(curves, runs_of(runs), spectra, out, preset, jacobian)
     data = pd.concat([curves.assign(panel="left"), spectra.assign(panel="right", **(jacobian or {}))])
-    io.write_text(f"{prefix}.csv", data.assign(preset=preset).to_csv(index=False))
+    io.write_text(out["csv"], data.assign(preset=preset).to_csv(index=False))

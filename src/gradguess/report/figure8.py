@@ -14,7 +14,7 @@ from gradguess.report.plots import style as plot_style
 from gradguess.report.runs import load_runs
 
 
-def draw(curves: pd.DataFrame, prefix, preset: str) -> list[Path]:
+def draw(curves: pd.DataFrame, out, preset: str) -> list[Path]:
     """LocalMixer, with (solid) and without (dashed) local losses: train and test accuracy over epochs,
     and test against train accuracy (higher: better generalisation at the same train accuracy)."""
     plot_style()
@@ -39,12 +39,12 @@ def draw(curves: pd.DataFrame, prefix, preset: str) -> list[Path]:
     axes[0].legend(fontsize=7, frameon=False)
     fig.suptitle(f"Figure 8: LocalMixer ({setting_title(curves)}), with (solid) and without (dashed) local losses")
     fig.tight_layout()
-    return save(fig, prefix, preset)
+    return save(fig, out, preset)
 
 
 
 
-def write(runs: list[str], prefix, preset: str) -> None:
+def write(out, preset: str, runs: list[str]) -> None:
     curves = load_runs(runs)
-    draw(curves, prefix, preset)
-    io.write_text(f"{prefix}.csv", curves.assign(preset=preset).to_csv(index=False))
+    draw(curves, out, preset)
+    io.write_text(out["csv"], curves.assign(preset=preset).to_csv(index=False))

@@ -57,7 +57,7 @@ def selection(curves: pd.DataFrame) -> pd.DataFrame:
         drop=True)
 
 
-def draw(curves: pd.DataFrame, chosen: pd.DataFrame, prefix, preset: str) -> list[Path]:
+def draw(curves: pd.DataFrame, chosen: pd.DataFrame, out, preset: str) -> list[Path]:
     style()
     datasets = sorted(set(chosen["dataset"]), key=dataset_key)
     fig, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets) + 1, 4), squeeze=False)
@@ -75,10 +75,10 @@ def draw(curves: pd.DataFrame, chosen: pd.DataFrame, prefix, preset: str) -> lis
     fig.suptitle(f"Figure 9: prompt tuning a frozen {model}\nbackbone {first['backbone']}; each method at its lr "
                  "with the highest final train accuracy", fontsize=10)
     fig.tight_layout()
-    return save(fig, prefix, preset)
+    return save(fig, out, preset)
 
 
-def write(runs: list[str], prefix, preset: str) -> None:
+def write(out, preset: str, runs: list[str]) -> None:
     """`runs`: the grid's seed files (the rule's inputs). figure9.csv: every run's curves, `chosen` marking the
     lines drawn; the comparison reads its final test accuracies."""
     curves = load_runs(runs)
@@ -87,6 +87,6 @@ def write(runs: list[str], prefix, preset: str) -> None:
     curves = curves.assign(**{k: curves["run"].map(lambda r, k=k: models[r][k]) for k in next(iter(models.values()))})
     table = selection(curves)
     chosen = table[table["chosen"]]
-    draw(curves, chosen, prefix, preset)
-    out = curves.assign(chosen=curves["run"].isin(chosen["run"]), preset=preset)
-    io.write_text(f"{prefix}.csv", out.to_csv(index=False))
+    draw(curves, chosen, out, preset)
+    data = curves.assign(chosen=curves["run"].isin(chosen["run"]), preset=preset)
+    io.write_text(out["csv"], data.to_csv(index=False))

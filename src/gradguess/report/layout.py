@@ -3,6 +3,7 @@ every table is written as (CSV long form stamped with the preset, Markdown, LaTe
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -71,18 +72,18 @@ def latex(header: list[str], body: list[list[str]], caption: str = "", groups: i
     return "\n".join(lines) + "\n"
 
 
-def write_table(long: pd.DataFrame, header, body, prefix: str | Path, title: str, preset: str,
-                groups: int = 1, notes: str = "") -> list[Path]:
-    """CSV (long form, stamped with the preset), Markdown and LaTeX (the paper's layout).
+def write_table(long: pd.DataFrame, header, body, out: Mapping[str, str | Path], title: str, preset: str,
+                groups: int = 1, notes: str = "", key: str = "") -> list[Path]:
+    """CSV (long form, stamped with the preset), Markdown and LaTeX (the paper's layout), as out[key + "csv"],
+    out[key + "md"] and out[key + "tex"] (an artifact's paths: report/artifacts.py).
 
     `notes` (Markdown) go under the Markdown table: what each column means.
     """
-    prefix = Path(prefix)
+    csv, md, tex = (Path(out[f"{key}{kind}"]) for kind in ("csv", "md", "tex"))
     stamp = f"{title} (gradguess preset: {preset})"
-    io.write_text(prefix.with_suffix(".csv"), long.assign(preset=preset).to_csv(index=False))
-    io.write_text(prefix.with_suffix(".md"), markdown(header, body, f"**{stamp}**", groups)
-                  + (f"\n{notes.strip()}\n" if notes else ""))
-    io.write_text(prefix.with_suffix(".tex"), latex(header, body, stamp, groups))
-    return [prefix.with_suffix(s) for s in (".csv", ".md", ".tex")]
+    io.write_text(csv, long.assign(preset=preset).to_csv(index=False))
+    io.write_text(md, markdown(header, body, f"**{stamp}**", groups) + (f"\n{notes.strip()}\n" if notes else ""))
+    io.write_text(tex, latex(header, body, stamp, groups))
+    return [csv, md, tex]
 
 

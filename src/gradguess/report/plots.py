@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib
@@ -44,24 +45,32 @@ def empty_axes(fig) -> list[str]:
             if ax.get_visible() and ax.get_label() != "<colorbar>" and ax.axison and not _shows_data(ax)]
 
 
-def save(fig, prefix: str | Path, preset: str) -> list[Path]:
-    """PNG and PDF, atomically. A panel without data is a warning, or an error with GRADGUESS_STRICT_FIGURES=1
-    (the tests' quick run sets it: every figure of the quick preset must show something)."""
+def save(fig, out: Mapping[str, str | Path], preset: str) -> list[Path]:
+    """The figure as out["png"] and out["pdf"] (an artifact's paths: report/artifacts.py), atomically. A panel
+    without data is a warning, or an error with GRADGUESS_STRICT_FIGURES=1 (the tests' quick run sets it: every
+    figure of the quick preset must show something)."""
+    paths = {kind: Path(out[kind]) for kind in ("png", "pdf")}
     empty = empty_axes(fig)
     for title in empty:
-        log.warning("figure %s: panel '%s' shows no data", prefix, title)
+        log.warning("figure %s: panel '%s' shows no data", paths["png"], title)
     if empty and os.environ.get("GRADGUESS_STRICT_FIGURES") == "1":
         plt.close(fig)
-        raise ValueError(f"figure {prefix}: panel(s) {empty} show no data")
+        raise ValueError(f"figure {paths['png']}: panel(s) {empty} show no data")
     fig.text(0.995, 0.005, f"gradguess · preset: {preset}", ha="right", va="bottom", fontsize=7, color="0.45")
-    prefix = Path(prefix)
-    paths = []
-    for suffix in (".png", ".pdf"):
-        with io.atomic_path(prefix.with_suffix(suffix)) as tmp:
-            fig.savefig(tmp, format=suffix[1:], dpi=200, bbox_inches="tight")
-        paths.append(prefix.with_suffix(suffix))
+    for kind, path in paths.items():
+        with io.atomic_path(path) as tmp:
+            fig.savefig(tmp, format=kind, dpi=200, bbox_inches="tight")
     plt.close(fig)
-    return paths
+    return list(paths.values())
+
+
+def finish(fig, title: str, out: Mapping[str, str | Path], preset: str, legend=None) -> list[Path]:
+    """A figure's legend at its right (`legend`: handles and labels), its title, and its files (`save`)."""
+    if legend is not None:
+        fig.legend(*legend, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return save(fig, out, preset)
 
 
 def setting_title(curves: pd.DataFrame) -> str:

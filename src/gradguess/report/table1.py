@@ -96,11 +96,12 @@ def table1_notes(dataset: str, model: str) -> str:
 """
 
 
-def write(rows: dict[str, list[str]], prefix, preset: str) -> None:
-    """`rows`: each row's (adam, augment, augment_long) runs' seed files (the rule's inputs)."""
+def write(out, preset: str, adam: list[str], augment: list[str], augment_long: list[str]) -> None:
+    """Each row's runs' seed files (the rule's inputs)."""
+    rows = {"adam": adam, "augment": augment, "augment_long": augment_long}
     curves = load_runs([r for runs in rows.values() for r in runs])
     long, header, body = table1(curves, {row: runs_of(files) for row, files in rows.items()})
     dataset = ", ".join(dataset_label(d) for d in sorted(set(curves["dataset"]))) if not curves.empty else "?"
     model = ", ".join(sorted({model_label(r) for r in curves["run"]})) if not curves.empty else "?"
-    write_table(long, header, body, prefix, f"Table 1: LocalMixer ({model}), {dataset} test accuracy (%)", preset,
+    write_table(long, header, body, out, f"Table 1: LocalMixer ({model}), {dataset} test accuracy (%)", preset,
                 notes=table1_notes(dataset, model))

@@ -60,10 +60,10 @@ def table2_stacked(long: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
 
 
 
-def write(runs_csv: str, prefix, preset: str, layout: str = "stacked") -> None:
-    """`runs_csv`: `gradguess report gather`'s one row per run."""
-    long = table2(pd.read_csv(runs_csv))
+def write(out, preset: str, runs: str, layout: str = "stacked") -> None:
+    """`runs`: `gradguess report gather`'s one row per run."""
+    long = table2(pd.read_csv(runs))
     header, body = table2_stacked(long) if layout == "stacked" else table2_wide(long)
     datasets = ", ".join(dataset_label(d) for d in sorted(set(long["dataset"]), key=dataset_key)) if len(long) else ""
-    write_table(long, header, body, prefix, f"Table 2: train and test accuracy (%) of MLPs on {datasets}", preset,
+    write_table(long, header, body, out, f"Table 2: train and test accuracy (%) of MLPs on {datasets}", preset,
                 groups=2 if layout == "stacked" else 1)
