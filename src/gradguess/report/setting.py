@@ -21,7 +21,6 @@ from gradguess.catalog import SIZES
 
 COUNTS = ("epochs", "steps", "trajectory epochs", "steps before the snapshot", "guesses", "examples", "seeds",
           "replicates", "batches per epoch", "cells", "learning rates", "optimizers", "k values", "powers")
-EXACT = ("architecture", "optimizer", "lr", "batch size", "weight decay", "cosine", "momentum", "JVP mode")
 
 
 @dataclass(frozen=True)
