@@ -99,3 +99,22 @@ def test_training_on_a_full_disk_exits_2_naming_the_file(tmp_path, monkeypatch, 
     assert code == 2 and "no space left on device" in err and str(tmp_path / "run" / "weights.pt") in err, err
     assert not (tmp_path / "run" / "result.json").exists()  # written last: the run is not finished
     assert not list((tmp_path / "run").glob(".*.tmp"))
+
+
+def test_the_weights_job_on_a_full_disk_exits_2_naming_the_file_and_keeps_the_old_one(tmp_path, monkeypatch, capsys):
+    """The canonical ViT file (343 MB for ViT-B/16, the largest file the project writes): safetensors' own writer
+    reported a full disk as a SafetensorError (no OSError), so the job ended in a traceback."""
+    vit = json.dumps({"patch": 8, "dim": 32, "depth": 1, "heads": 2, "mlp_ratio": 2.0})
+    out = tmp_path / "backbone.safetensors"
+    args = ["weights", "--source", "random", "--vit", vit, "--image", "3", "16", "16", "--out", str(out)]
+    assert main(args) == 0
+    old = out.read_bytes()
+
+    def no_room(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(io.Path, "write_bytes", no_room)
+    assert main([*args, "--seed", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "no space left on device" in err and str(out) in err, err
+    assert out.read_bytes() == old and sorted(p.name for p in tmp_path.iterdir()) == [out.name]

@@ -200,15 +200,16 @@ def sha256(path) -> str:
 
 
 def _write(dst, state: dict[str, Tensor], arch: dict, source: str, source_sha256: str) -> Path:
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     dst = Path(dst)
     if dst.suffix != ".safetensors":
         raise ValueError(f"the canonical weights file is a .safetensors file, got {dst}")
     meta = {"format": FORMAT, "architecture": json.dumps(arch, sort_keys=True), "source": source,
             "source_sha256": source_sha256}
-    with atomic_path(dst) as tmp:
-        save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata=meta)
+    blob = save({k: v.contiguous() for k, v in state.items()}, metadata=meta)
+    with atomic_path(dst) as tmp:  # written by Python: safetensors' own writer reports a full disk as no OSError
+        tmp.write_bytes(blob)
     return dst
 
 
