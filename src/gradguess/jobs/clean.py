@@ -1,7 +1,7 @@
 """Under TREE, delete the checkpoints of finished jobs, checkpoints whose digest the configuration does not plan
 (settings changed, or the run is no longer configured) and the temporary files of killed writes. Results, metrics,
 weights and snapshots stay; so does every checkpoint of a job Snakemake marks incomplete, and nothing is deleted
-while a Snakemake lock in the working directory names a file under TREE (gradguess.housekeeping)."""
+while any Snakemake lock is held in the working directory, on TREE or not (gradguess.housekeeping)."""
 from __future__ import annotations
 
 import logging
