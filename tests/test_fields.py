@@ -54,6 +54,21 @@ def test_a_figures_run_settings_are_config_data():
         "lr": 1e-3, "batch_size": 128, "weight_decay": 0.0, "monitor_every": 20}
 
 
+def test_figure1s_measurement_settings_are_its_trajectorys_run_settings():
+    """What the comparison records of Figure 1's trajectory is the run settings the plan trains it with: the
+    trajectory section's settings fields, not a list of their own (a setting the section gains is recorded too)."""
+    cfg = load("presets/quick.yaml")
+    cfg["trajectory"]["momentum"] = 0.5  # bypassing the schema, which gives the trajectory three settings today
+    plan = build(cfg)
+    trajectory = plan.trajectories[plan.lists["trajectory"]]
+    recorded = gplan.measurement_settings(cfg)["figure1"]
+    assert trajectory.momentum == 0.5
+    assert {k: recorded[k] for k in ("optimizer", "lr", "momentum", "batch_size")} == {
+        k: getattr(trajectory, k) for k in ("optimizer", "lr", "momentum", "batch_size")}
+    assert set(gplan.measurement_settings(load("presets/quick.yaml"))["figure1"]) == {
+        "dataset", "depth", "width", "optimizer", "lr", "batch_size", "trajectory_epochs", "batches_per_epoch"}
+
+
 def test_a_run_its_model_cannot_train_is_refused_when_planned():
     """Table 1's LocalMixer takes one JVP mode: a config asking W^T's runs for per_layer fails at plan time,
     naming the figure and the option, instead of on a cluster node."""

@@ -358,7 +358,8 @@ def measurement_settings(config: dict) -> dict:
     """The settings of the measurements the comparison compares with the paper's (runs carry their own)."""
     traj, f1, f4, j = config["trajectory"], config["figure1"], config["figure4"], config["figure7"]["jacobian"]
     return {
-        "figure1": {**{k: traj[k] for k in ("dataset", "depth", "width", "optimizer", "lr", "batch_size")},
+        "figure1": {**{k: traj[k] for k in ("dataset", "depth", "width")},
+                    **section_settings(config, "trajectory", traj["dataset"]),  # as Plan.trajectory trains it
                     "trajectory_epochs": traj["epochs"], "batches_per_epoch": f1["batches"]},
         "averaging": {**{k: traj[k] for k in ("dataset", "depth", "width", "batch_size")},
                       "snapshot_epoch": f4["snapshot_epoch"], "paper_mode": f4["paper_mode"]},
