@@ -6,8 +6,8 @@ import json
 
 from gradguess.report.claims.core import (ADAM_TYPE, DOWNSTREAM_READING, PAPER_DATASETS, PROPOSED, SEEDS_READ,
                                           SPREAD_K, SPREAD_RULE, Claim, NotMeasured, Stat, combined_se, data_of,
-                                          exceeds, in_setting, need, require_learned, require_points, require_seeds,
-                                          run_setting, seed_finals, stat, verdict)
+                                          exceeds, in_setting, need, require_compared, require_points, run_setting,
+                                          seed_finals, stat, verdict)
 from gradguess.report.setting import Read, full
 
 # §4 "Gradients and activations ...": depth 3, 4 or 6, width 1024, all 20 training epochs; no data set named; one
@@ -66,8 +66,7 @@ def check_downstream_layers(artifacts, margin, factor, k):
     if not {1, 2} <= set(stats):
         raise NotMeasured("curves lack 1- and 2-layer downstream runs")
     pair = {f"{n}-layer": stats[n] for n in (1, 2)}
-    require_learned({n: s.mean for n, s in pair.items()}, "cifar10", "Figure 7 (left)", factor)
-    require_seeds(pair, "Figure 7 (left)")
+    require_compared(pair, "cifar10", "Figure 7 (left)", factor)
     diff, se = stats[2].mean - stats[1].mean, combined_se(stats[1], stats[2])
     return verdict(diff - k * se <= margin, f"final train accuracy: 1-layer {stats[1].mean:.1f}, 2-layer "
                    f"{stats[2].mean:.1f} (2-layer's advantage {diff:+.1f}, {k:g} SE = {k * se:.2f})", run_setting(df),
@@ -130,8 +129,7 @@ def check_backprop_fastest(artifacts, share, min_epochs, factor, k):
         early = _early(bp, at)
         others = seed_finals(g[g["method"] != "backprop"], ["method"])
         runs = {f"backprop at epoch {at:g}": early, **others}
-        require_learned({m: s.mean for m, s in runs.items()}, "cifar10", f"the {optimizer} sweep", factor)
-        require_seeds(runs, f"the {optimizer} sweep")
+        require_compared(runs, "cifar10", f"the {optimizer} sweep", factor)
         judged += 1
         best = max(others, key=lambda m: others[m].mean)
         ok &= all(exceeds(early.mean - s.mean, combined_se(early, s), k) for s in others.values())
@@ -151,8 +149,7 @@ def check_adam_helps(artifacts, min_gain, factor, k):
         if (method, "sgd") not in stats or not adam:
             continue
         runs = {"sgd": stats[(method, "sgd")], **{o: stats[(method, o)] for o in adam}}
-        require_learned({o: s.mean for o, s in runs.items()}, "cifar10", f"{method}'s sweep", factor)
-        require_seeds(runs, f"{method}'s sweep")
+        require_compared(runs, "cifar10", f"{method}'s sweep", factor)
         best = max(adam, key=lambda o: runs[o].mean)
         gains[method] = runs[best].mean - runs["sgd"].mean
         ok &= gains[method] >= min_gain and exceeds(gains[method], combined_se(runs[best], runs["sgd"]), k)

@@ -250,6 +250,13 @@ def require_seeds(stats: Mapping, what: str) -> None:
         raise NotMeasured(f"{what}: {', '.join(single)} has fewer than 2 seeds: no spread to judge a difference by")
 
 
+def require_compared(stats: Mapping, dataset: str, what: str, factor: float = CHANCE_FACTOR) -> None:
+    """The premises of a comparison of methods, {run: Stat}: every run left chance (require_learned) and has a
+    spread across seeds (require_seeds)."""
+    require_learned({k: s.mean for k, s in stats.items()}, dataset, what, factor)
+    require_seeds(stats, what)
+
+
 def exceeds(diff: float, se: float, k: float) -> bool:
     """Whether a difference exceeds k combined standard errors (a positive difference, beyond the spread)."""
     return bool(diff > k * se)

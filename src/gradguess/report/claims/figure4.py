@@ -7,8 +7,8 @@ import math
 import numpy as np
 
 from gradguess.report.claims.core import (MATCHED_READING, SEEDS_READ, SPREAD_K, SPREAD_RULE, Claim, NotMeasured,
-                                          combined_se, data_of, exceeds, in_setting, need, observed, require_learned,
-                                          require_points, require_seeds, run_setting, seed_finals, verdict)
+                                          combined_se, data_of, exceeds, in_setting, need, observed, require_compared,
+                                          require_learned, require_points, run_setting, seed_finals, verdict)
 from gradguess.report.setting import Read, full
 
 BIASED, UNBIASED = ("wt", "activation_mixing"), "activation_perturbation"
@@ -131,8 +131,7 @@ def check_momentum(artifacts, min_gap, share, factor, k):
     for w in (True, False):
         pair = {m: stats[(w, m)] for m in methods}
         what = f"SGD {'with' if w else 'without'} momentum"
-        require_learned({m: s.mean for m, s in pair.items()}, "cifar10", what, factor)
-        require_seeds(pair, what)
+        require_compared(pair, "cifar10", what, factor)
     gaps = {w: stats[(w, methods[0])].mean - stats[(w, methods[1])].mean for w in (True, False)}
     large, text = _significant(stats, (True, methods[0]), (True, methods[1]), min_gap, k)
     ok = large and abs(gaps[False]) <= gaps[True] * share
@@ -147,8 +146,7 @@ def check_matched(artifacts, margin, factor, k):
     stats = seed_finals(df, ["method"])
     if len(stats) < 3:
         raise NotMeasured("curves lack Adam-type runs of directional, wt and cosine_matched_directional")
-    require_learned({m: s.mean for m, s in stats.items()}, "cifar10", "Figure 4 (middle)", factor)
-    require_seeds(stats, "Figure 4 (middle)")
+    require_compared(stats, "cifar10", "Figure 4 (middle)", factor)
     faster, t1 = _significant(stats, "wt", "directional", margin, k)
     hampered, t2 = _significant(stats, "cosine_matched_directional", "wt", margin, k)
     return verdict(faster and hampered, "final train accuracy: " + ", ".join(f"{m} {s.mean:.1f}" for m, s in

@@ -7,8 +7,8 @@ import numpy as np
 
 from gradguess.report import paper
 from gradguess.report.claims.core import (PAPER_MIXER, SEEDS_READ, SPREAD_K, SPREAD_RULE, Claim, NotMeasured, Stat,
-                                          combined_se, exceeds, need, on_paper_mixer, require_learned,
-                                          require_points, require_seeds, run_setting, seed_finals, verdict)
+                                          combined_se, exceeds, need, on_paper_mixer, require_compared,
+                                          require_points, run_setting, seed_finals, verdict)
 from gradguess.report.setting import Read, full
 
 # §4 "Comparison against Ren et al.": "Adam optimizer (LR=10^-3)", augmentation rows 500 and 5000 epochs (the guessed
@@ -62,8 +62,7 @@ def _pairs(artifacts, a: str, b: str, factor: float):
         raise NotMeasured(f"table1 lacks {a} and {b} in a common row")
     for row in rows:
         pair = {a: cells[(row, a)], b: cells[(row, b)]}
-        require_learned({m: s.mean for m, s in pair.items()}, "cifar10", f"row {row}", factor)
-        require_seeds(pair, f"row {row}")
+        require_compared(pair, "cifar10", f"row {row}", factor)
     return df, {row: (cells[(row, a)], cells[(row, b)]) for row in rows}
 
 
@@ -91,8 +90,7 @@ def check_adam_boosts(artifacts, min_gain, factor, k):
     ours = {m: cells[("adam", m)] for m in reported if ("adam", m) in cells}
     if not ours:
         raise NotMeasured(f"table1 lacks the Adam row's {' and '.join(reported)} (the methods Ren et al. report)")
-    require_learned({m: s.mean for m, s in ours.items()}, "cifar10", "row adam", factor)
-    require_seeds(ours, "row adam")
+    require_compared(ours, "cifar10", "row adam", factor)
     gains = {m: s.mean - reported[m] for m, s in ours.items()}
     ok = all(g >= min_gain and exceeds(g, ours[m].se, k) for m, g in gains.items())
     return verdict(ok, "Adam row minus Ren et al.'s reported (without Adam): " + ", ".join(
@@ -112,8 +110,7 @@ def check_augmentation(artifacts, factor, k):
     gains = {}
     for m in methods:
         pair = {"adam": adam[("adam", m)], "augment": augmented[("augment", m)]}
-        require_learned({r: s.mean for r, s in pair.items()}, "cifar10", m, factor)
-        require_seeds(pair, m)
+        require_compared(pair, "cifar10", m, factor)
         gains[m] = (pair["augment"].mean - pair["adam"].mean, combined_se(*pair.values()))
     epoch = int(df.loc[df["row"] == "augment", "matched_epoch"].min())
     return verdict(all(exceeds(g, se, k) for g, se in gains.values()),
@@ -137,8 +134,7 @@ def check_local_losses(artifacts, min_drop, factor, k):
         raise NotMeasured("mixer_curves have no method both with and without local losses")
     for m in methods:
         pair = {"local": stats[(m, True)], "no local": stats[(m, False)]}
-        require_learned({w: s.mean for w, s in pair.items()}, "cifar10", m, factor)
-        require_seeds(pair, m)
+        require_compared(pair, "cifar10", m, factor)
     drops = {m: (stats[(m, True)].mean - stats[(m, False)].mean, combined_se(stats[(m, True)], stats[(m, False)]))
              for m in methods}
     ok = all(d >= min_drop and exceeds(d, se, k) for d, se in drops.values())
@@ -165,8 +161,7 @@ def check_generalisation(artifacts, share, points, factor, k):
     for m, c in per_epoch.items():
         require_points(len(c), points, f"{m}'s curve (epochs)")
     final = seed_finals(df, ["method"])
-    require_learned({m: s.mean for m, s in final.items()}, "cifar10", "Figure 8", factor)
-    require_seeds(final, "Figure 8")
+    require_compared(final, "cifar10", "Figure 8", factor)
     lo = max(c["train_acc"].min() for c in per_epoch.values())
     hi = min(c["train_acc"].max() for c in per_epoch.values())
     if not hi > lo:
