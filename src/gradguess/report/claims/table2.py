@@ -5,10 +5,10 @@ import math
 
 import pandas as pd
 
-from gradguess.report.claims.core import (COMPLEXITY, DOWNSTREAM_READING, PAPER_DATASETS, PROPOSED, SEEDS_READ,
-                                          SPREAD_K, SPREAD_RULE, TABLE2_ARCHS, UNIFORM_READING, Claim, NotMeasured,
-                                          at_chance, cell_stat, chance, combined_se, exceeds, in_setting, need,
-                                          run_setting, verdict)
+from gradguess.report.claims.core import (CHANCE_FACTOR, COMPLEXITY, DOWNSTREAM_READING, PAPER_DATASETS, PROPOSED,
+                                          SEEDS_READ, SPREAD_K, SPREAD_RULE, TABLE2_ARCHS, UNIFORM_READING, Claim,
+                                          NotMeasured, at_chance, cell_stat, chance, combined_se, exceeds, in_setting,
+                                          need, run_setting, verdict)
 from gradguess.report.setting import Read, full
 
 # §4 "Training MLPs": 1000 epochs, batch 512, lr 1e-4, AdamW, four (depth, width) on four data sets. The seeds are
@@ -183,7 +183,7 @@ CLAIMS = [
           "train accuracy of mixing, W^T and downstream above directional's (\"significantly\": by the spread) in "
           "every measured (dataset, architecture) cell of the paper's grid; a cell is judged where directional and "
           "every proposed method measured are past {factor:g}x chance; " + SPREAD_RULE, check_beats_directional, BEATS,
-          {"factor": 1.5, "k": SPREAD_K},
+          {"factor": CHANCE_FACTOR, "k": SPREAD_K},
           fails_on="a judged cell where mixing, W^T or downstream is not above directional by 2 standard errors (e.g. "
                    "60.0 ± 2.0 against 59.9 ± 2.0 over 3 seeds)"),
     Claim("fig3_gap_grows", "The gap between our methods and backprop training accuracy increases with dataset "
@@ -191,7 +191,7 @@ CLAIMS = [
           "Section 4 (Training MLPs)", ("table2",), "per architecture with two or more of the paper's data sets: "
           "backprop minus the proposed methods' mean train accuracy larger on the most complex data set (order "
           "MNIST, SVHN, CIFAR10, CIFAR100) than on the simplest, and the test gap there smaller than the train gap; "
-          + CHANCE + SPREAD_RULE, check_gap_grows, GAP, {"factor": 1.5, "k": SPREAD_K},
+          + CHANCE + SPREAD_RULE, check_gap_grows, GAP, {"factor": CHANCE_FACTOR, "k": SPREAD_K},
           fails_on="the train gap on the most complex data set not 2 SE above the simplest's (e.g. the proposed "
                    "methods as good as backprop on CIFAR-100), or its test gap not below its train gap"),
     Claim("self_sharpening", "This change drastically increases the cosine similarity ... the training accuracy also "
@@ -199,7 +199,7 @@ CLAIMS = [
           "Section 4.1; Figure 5; Table 2 (D:6, W:1024: 97.5 train, 33.5 test)", ("table2",),
           "CIFAR10, some paper architecture: self-sharpening's train accuracy > {min_train:g}, its test accuracy "
           "below backprop's and its train-test gap larger than every other method's; " + CHANCE + SPREAD_RULE,
-          check_self_sharpening, SHARPENING, {"min_train": 95, "factor": 1.5, "k": SPREAD_K},
+          check_self_sharpening, SHARPENING, {"min_train": 95, "factor": CHANCE_FACTOR, "k": SPREAD_K},
           fails_on="no architecture where self-sharpening trains above 95% with its test accuracy 2 SE below "
                    "backprop's and the largest train-test gap by 2 SE"),
 ]
