@@ -32,6 +32,19 @@ def _stats(g: pd.DataFrame) -> dict:
     return {(r.method, r.split): cell_stat(r) for r in g.itertuples()}
 
 
+def _judgeable(runs: dict, dataset: str, where: str, factor: float, idle: list, single: list) -> bool:
+    """Whether a cell's compared runs ({name: Stat}) can be judged: every one past chance (else `idle` names them)
+    and of two or more seeds (else `single` names the cell). A cell left out is said so, not judged."""
+    low = at_chance({name: s.mean for name, s in runs.items()}, dataset, factor)
+    if low:
+        idle.append(f"{where} ({', '.join(low)})")
+        return False
+    if any(s.n < 2 for s in runs.values()):
+        single.append(where)
+        return False
+    return True
+
+
 def _skipped(idle: list[str], single: list[str]) -> str:
     parts = ([f"left out, a compared run at chance: {'; '.join(idle)}"] if idle else []) + \
         ([f"left out, a run of one seed (no spread): {'; '.join(single)}"] if single else [])
@@ -48,12 +61,7 @@ def check_beats_directional(artifacts, factor, k):
         if "directional" not in stats or len(compared) < 2:
             continue
         where = f"{dataset} {depth}x{width}"
-        low = at_chance({m: stats[m].mean for m in compared}, dataset, factor)
-        if low:
-            idle.append(f"{where} ({', '.join(low)})")
-            continue
-        if any(stats[m].n < 2 for m in compared):
-            single.append(where)
+        if not _judgeable({m: stats[m] for m in compared}, dataset, where, factor, idle, single):
             continue
         judged.append((dataset, depth, width))
         used.append(g[g["method"].isin(compared)])
@@ -89,14 +97,9 @@ def _gaps(g: pd.DataFrame, factor: float, idle: list, single: list) -> dict:
         ours = [m for m in PROPOSED if {(dataset, m, "train"), (dataset, m, "test")} <= set(stats)]
         if not ours or not {(dataset, "backprop", "train"), (dataset, "backprop", "test")} <= set(stats):
             continue
-        runs = {(m, s): stats[(dataset, m, s)] for m in ("backprop", *ours) for s in ("train", "test")}
+        runs = {f"{m} {s}": stats[(dataset, m, s)] for m in ("backprop", *ours) for s in ("train", "test")}
         where = f"{dataset} {g['depth'].iloc[0]}x{g['width'].iloc[0]}"
-        low = at_chance({f"{m} {s}": v.mean for (m, s), v in runs.items()}, dataset, factor)
-        if low:
-            idle.append(f"{where} ({', '.join(low)})")
-        elif any(v.n < 2 for v in runs.values()):
-            single.append(where)
-        else:
+        if _judgeable(runs, dataset, where, factor, idle, single):
             gaps[dataset] = {s: _gap(stats, dataset, ours, s) for s in ("train", "test")}
     return gaps
 
@@ -156,12 +159,8 @@ def check_self_sharpening(artifacts, min_train, factor, k):
         cell = _stats(g)
         if not {("self_sharpening", "train"), ("self_sharpening", "test")} <= set(cell):
             continue
-        low = at_chance({f"{m} {s}": v.mean for (m, s), v in cell.items()}, "cifar10", factor)
-        if low:
-            idle.append(f"{depth}x{width} ({', '.join(low)})")
-        elif any(v.n < 2 for v in cell.values()):
-            single.append(f"{depth}x{width}")
-        else:
+        runs = {f"{m} {s}": v for (m, s), v in cell.items()}
+        if _judgeable(runs, "cifar10", f"{depth}x{width}", factor, idle, single):
             found[(depth, width)] = _sharpening_cell(cell, min_train, k)
     skipped = _skipped(idle, single)
     if not found:
