@@ -79,6 +79,19 @@ def test_a_shorter_run_on_part_of_the_data_is_a_reduced_setting_spelled_out():
     assert "lr 0.001 (paper: 0.0001)" in BY_ID["table2_beats_directional"].reduction(lr)
 
 
+def test_the_claims_read_each_run_setting_from_the_column_the_run_tables_write():
+    """claims.core.RUN_FIELDS names RunSpec's run-table columns (gradguess.spec.columns), so that a renamed column
+    cannot leave every claim's setting "not recorded"; the figures' curves carry each one."""
+    from gradguess.report.claims.core import RUN_FIELDS
+    from gradguess.report.runs import CURVE_COLUMNS
+    from gradguess.spec import columns
+
+    assert RUN_FIELDS == {"epochs": columns()["epochs"], "optimizer": columns()["optimizer"], "lr": columns()["lr"],
+                          "batch size": columns()["batch_size"], "weight decay": columns()["weight_decay"],
+                          "seeds": "seeds"}
+    assert set(RUN_FIELDS.values()) <= set(CURVE_COLUMNS)
+
+
 def test_every_claim_declares_the_papers_setting_and_a_tolerance_from_its_thresholds():
     for c in claims.CLAIMS:
         assert c.paper, c.id

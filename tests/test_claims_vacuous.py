@@ -141,6 +141,41 @@ def test_a_one_seed_comparison_is_not_measured_and_a_one_seed_run_is_a_reduced_s
     assert v.status == HOLDS and "1 of 3 seeds" in BY_ID["fig4_cosine_suffices"].reduction(v)
 
 
+def test_every_comparison_of_methods_checks_chance_then_seeds_in_one_place():
+    """claims.core.require_compared: the premises every claim comparing methods states (one helper, not a pair of
+    calls per claim): a run at chance is named first, then a run of one seed; runs past both are judged."""
+    from gradguess.report.claims.core import NotMeasured, Stat, require_compared
+
+    with pytest.raises(NotMeasured, match=r"row adam: wt never left chance \(wt 12\.0, backprop 80\.0"):
+        require_compared({"wt": Stat(12.0, 1.0, 1), "backprop": Stat(80.0, 1.0, 3)}, "cifar10", "row adam")
+    with pytest.raises(NotMeasured, match="row adam: wt has fewer than 2 seeds"):
+        require_compared({"wt": Stat(70.0, 1.0, 1), "backprop": Stat(80.0, 1.0, 3)}, "cifar10", "row adam")
+    with pytest.raises(NotMeasured, match="never left chance"):  # the claim's factor, not the default 1.5
+        require_compared({"wt": Stat(70.0, 1.0, 3)}, "cifar10", "x", factor=8)
+    require_compared({"wt": Stat(70.0, 1.0, 2), "backprop": Stat(80.0, 1.0, 3)}, "cifar10", "row adam")
+
+
+def test_the_claims_chance_factor_is_core_chance_factor():
+    """Every claim past chance by core.CHANCE_FACTOR (before: a literal 1.5 in each, so that changing the one
+    constant changed no claim); Figure 9's 10x states its own reason."""
+    import importlib
+
+    from gradguess.report.claims import appendix, core, figure4, table1, table2
+
+    modules = (appendix, figure4, table1, table2)
+    try:
+        core.CHANCE_FACTOR = 3.0
+        factors = {c.id: c.thresholds["factor"] for m in map(importlib.reload, modules) for c in m.CLAIMS
+                   if "factor" in c.thresholds}
+    finally:
+        core.CHANCE_FACTOR = 1.5
+        for m in modules:
+            importlib.reload(m)
+    assert len(factors) == 15 and set(factors.values()) == {3.0}
+    assert {c.id: c.thresholds["factor"] for c in claims.CLAIMS if c.thresholds.get("factor", 1.5) != 1.5} == \
+        {"fig9_prompt_tuning": 10}
+
+
 def test_significantly_higher_is_decided_by_the_spread_across_seeds():
     """Before: 'significantly higher' was any positive margin of the means."""
     cells = {("mnist", 3, 128, m, "train"): v for m, v in (("directional", 60.0), ("activation_mixing", 60.1),

@@ -109,6 +109,13 @@ def test_every_path_in_every_shell_command_is_quoted():
     assert loose == [], "quote these with :q (or shlex.quote where the param is built)"
 
 
+def test_every_flag_built_in_python_quotes_through_common_smks_helper():
+    """A path in a flag a rule builds in Python goes through common.smk's quoted() (one way to quote, one place to
+    read), never a shlex.quote of its own."""
+    direct = {path.name: path.read_text().count("shlex.quote") for path in (REPO / "workflow" / "rules").glob("*.smk")}
+    assert {name: n for name, n in direct.items() if n} == {"common.smk": 1}  # quoted() itself
+
+
 @pytest.mark.pipeline
 def test_a_hostile_results_path_runs_table2_and_injects_nothing(tmp_path):
     """The schema refuses the path; with the schema's pattern relaxed (in a copy), the quoting alone holds."""

@@ -37,7 +37,7 @@ def last_chunk(wildcards):
 
 
 def resume_flag(input):
-    return f" --resume-from {shlex.quote(input.previous)}" if input.get("previous") else ""
+    return f" --resume-from {quoted(input.previous)}" if input.get("previous") else ""
 
 
 def chunk_end(wildcards):

@@ -64,7 +64,7 @@ def quoted(paths):
 
 def source_flag(wildcards):
     source = config["data"]["sources"].get(wildcards.dataset)
-    return f"--source {shlex.quote(str(Path(source).resolve()))}" if source else ""
+    return f"--source {quoted(Path(source).resolve())}" if source else ""
 
 
 # ------------------------------------------------------------------ runs: the plan's, one directory each

@@ -18,7 +18,7 @@ rule paper_readme:
         config=json.dumps(result_config(), sort_keys=True),
         # which files held the settings is no result (the settings are, above): a function of the input, so that
         # Snakemake does not count it among the params whose change re-runs the job (a resources-only file)
-        configfiles=lambda wildcards, input: " ".join(shlex.quote(c) for c in configfiles()),
+        configfiles=lambda wildcards, input: quoted(configfiles()),
         code=job_code("report readme"),
     log:
         f"{TREE}/logs/paper_readme.log",

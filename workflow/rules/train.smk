@@ -63,7 +63,7 @@ rule train_chunk:
         **train_params(),
         until=lambda wildcards: chunk_end(wildcards),  # not derived: a changed end re-runs the chunk
         job=lambda wildcards, input, output: (f"--seed {wildcards.seed} --until-epoch {chunk_end(wildcards)}"
-                                              f" --chunk {shlex.quote(output.chunk)}{resume_flag(input)}"),
+                                              f" --chunk {quoted(output.chunk)}{resume_flag(input)}"),
     log:
         f"{TREE}/logs/train/{{run}}/seed{{seed}}-chunk{{k}}.log",
     benchmark:

@@ -102,7 +102,7 @@ def artifacts(figures: Path, averaging: Path | None, settings: Mapping[str, dict
     t1 = _read(figures / file("table1"))
     if t1 is not None and not t1.empty:
         dataset = (settings.get("table1") or {}).get("dataset")
-        extra = {c: t1[c] for c in (*RUN_FIELDS.values(), "weight_decay") if c in t1}
+        extra = {c: t1[c] for c in RUN_FIELDS.values() if c in t1}
         extra.update({name: t1[c] for name, c in TABLE1_SPREAD.items() if c in t1})
         out["table1"] = _sized(pd.DataFrame({"row": t1["row"], "method": t1["column"].map(TABLE1_METHOD),
                                              "value": t1["test_acc_mean"], "dataset": dataset,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from gradguess.report.claims.core import (ADAM_TYPE, DOWNSTREAM_READING, PAPER_DATASETS, PROPOSED, SEEDS_READ,
-                                          SPREAD_K, SPREAD_RULE, Claim, NotMeasured, Stat, combined_se, data_of,
-                                          exceeds, in_setting, need, require_learned, require_points, require_seeds,
+from gradguess.report.claims.core import (ADAM_TYPE, CHANCE_FACTOR, DOWNSTREAM_READING, PAPER_DATASETS, PROPOSED,
+                                          SEEDS_READ, SPREAD_K, SPREAD_RULE, Claim, NotMeasured, Stat, combined_se,
+                                          data_of, exceeds, in_setting, need, require_compared, require_points,
                                           run_setting, seed_finals, stat, verdict)
 from gradguess.report.setting import Read, full
 
@@ -66,8 +66,7 @@ def check_downstream_layers(artifacts, margin, factor, k):
     if not {1, 2} <= set(stats):
         raise NotMeasured("curves lack 1- and 2-layer downstream runs")
     pair = {f"{n}-layer": stats[n] for n in (1, 2)}
-    require_learned({n: s.mean for n, s in pair.items()}, "cifar10", "Figure 7 (left)", factor)
-    require_seeds(pair, "Figure 7 (left)")
+    require_compared(pair, "cifar10", "Figure 7 (left)", factor)
     diff, se = stats[2].mean - stats[1].mean, combined_se(stats[1], stats[2])
     return verdict(diff - k * se <= margin, f"final train accuracy: 1-layer {stats[1].mean:.1f}, 2-layer "
                    f"{stats[2].mean:.1f} (2-layer's advantage {diff:+.1f}, {k:g} SE = {k * se:.2f})", run_setting(df),
@@ -130,8 +129,7 @@ def check_backprop_fastest(artifacts, share, min_epochs, factor, k):
         early = _early(bp, at)
         others = seed_finals(g[g["method"] != "backprop"], ["method"])
         runs = {f"backprop at epoch {at:g}": early, **others}
-        require_learned({m: s.mean for m, s in runs.items()}, "cifar10", f"the {optimizer} sweep", factor)
-        require_seeds(runs, f"the {optimizer} sweep")
+        require_compared(runs, "cifar10", f"the {optimizer} sweep", factor)
         judged += 1
         best = max(others, key=lambda m: others[m].mean)
         ok &= all(exceeds(early.mean - s.mean, combined_se(early, s), k) for s in others.values())
@@ -151,8 +149,7 @@ def check_adam_helps(artifacts, min_gain, factor, k):
         if (method, "sgd") not in stats or not adam:
             continue
         runs = {"sgd": stats[(method, "sgd")], **{o: stats[(method, o)] for o in adam}}
-        require_learned({o: s.mean for o, s in runs.items()}, "cifar10", f"{method}'s sweep", factor)
-        require_seeds(runs, f"{method}'s sweep")
+        require_compared(runs, "cifar10", f"{method}'s sweep", factor)
         best = max(adam, key=lambda o: runs[o].mean)
         gains[method] = runs[best].mean - runs["sgd"].mean
         ok &= gains[method] >= min_gain and exceeds(gains[method], combined_se(runs[best], runs["sgd"]), k)
@@ -181,7 +178,8 @@ CLAIMS = [
     Claim("downstream_layers", "We see that 2-layer downstream has no advantage over 1-layer downstream.",
           "Figure 7 (left); A.3", ("curves",), "final train accuracy: 2-layer minus 1-layer, less {k:g}x its combined "
           "standard error, <= {margin:g} point(s) (fails on an advantage beyond both); both runs past {factor:g}x "
-          "chance; " + SPREAD_RULE, check_downstream_layers, DOWNSTREAM, {"margin": 1, "factor": 1.5, "k": SPREAD_K},
+          "chance; " + SPREAD_RULE, check_downstream_layers, DOWNSTREAM,
+          {"margin": 1, "factor": CHANCE_FACTOR, "k": SPREAD_K},
           fails_on="2-layer's final train accuracy above 1-layer's by more than 1 point plus 2 SE"),
     Claim("fig7_jacobian_rank", "The Jacobian for more layers has a faster-decaying spectrum and thus a lower "
           "effective rank, which makes it easier to guess the gradient.", "Figure 7 (right); A.3", ("spectra",),
@@ -193,13 +191,13 @@ CLAIMS = [
           "Figure 6; A.1", ("sweep",), "3x128 CIFAR10, {min_epochs} or more epochs, each optimizer at its chosen "
           "learning rates: backprop's train accuracy at {share:.0%} of the epochs above every other method's final; "
           "every compared run past {factor:g}x chance; " + SPREAD_RULE,
-          check_backprop_fastest, SWEEP, {"share": 0.1, "min_epochs": 10, "factor": 1.5, "k": SPREAD_K},
+          check_backprop_fastest, SWEEP, {"share": 0.1, "min_epochs": 10, "factor": CHANCE_FACTOR, "k": SPREAD_K},
           fails_on="another method's final train accuracy above, or within 2 SE of, backprop's at 10% of the epochs"),
     Claim("fig6_adam_helps", "... gradient guessing methods such as directional descent and ours benefit greatly "
           "from Adam.", "Figure 6; A.1", ("sweep",), "3x128 CIFAR10: for directional descent and each proposed "
           "method swept, the best Adam-type optimizer's final train accuracy >= SGD's + {min_gain:g} points; every "
           "compared run past {factor:g}x chance; " + SPREAD_RULE, check_adam_helps, SWEEP,
-          {"min_gain": 5, "factor": 1.5, "k": SPREAD_K},
+          {"min_gain": 5, "factor": CHANCE_FACTOR, "k": SPREAD_K},
           fails_on="an Adam-type optimizer less than 5 points, or 2 SE, above SGD for directional or a proposed "
                    "method"),
 ]

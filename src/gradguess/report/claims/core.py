@@ -11,6 +11,7 @@ import pandas as pd
 
 from gradguess.catalog import NUM_CLASSES
 from gradguess.report.setting import Read, reduction
+from gradguess.spec import columns
 
 HOLDS, FAILS, NOT_MEASURED = "holds", "does not hold", "not measured"
 PAPER_DATASETS = ("mnist", "svhn", "cifar10", "cifar100")
@@ -208,9 +209,10 @@ def arch_of(df: pd.DataFrame) -> str | list[str]:
     return archs[0] if len(archs) == 1 else archs
 
 
-# the run-level columns every run-based artifact carries (report/tables.load_runs), as setting fields
-RUN_FIELDS = {"epochs": "planned_epochs", "optimizer": "optimizer", "lr": "lr", "batch size": "batch_size",
-              "weight decay": "weight_decay", "seeds": "seeds"}
+# the run-level columns every run-based artifact carries (report/runs.py: RunSpec's run-table columns, named by
+# gradguess.spec.columns, and the number of seeds), as setting fields ("batch_size" -> "batch size")
+RUN_FIELDS = {**{name.replace("_", " "): columns()[name] for name in ("epochs", "optimizer", "lr", "batch_size",
+                                                                      "weight_decay")}, "seeds": "seeds"}
 
 
 def run_setting(df: pd.DataFrame, **extra: str) -> dict:
@@ -248,6 +250,13 @@ def require_seeds(stats: Mapping, what: str) -> None:
     single = [str(k) for k, s in stats.items() if s.n < 2]
     if single:
         raise NotMeasured(f"{what}: {', '.join(single)} has fewer than 2 seeds: no spread to judge a difference by")
+
+
+def require_compared(stats: Mapping, dataset: str, what: str, factor: float = CHANCE_FACTOR) -> None:
+    """The premises of a comparison of methods, {run: Stat}: every run left chance (require_learned) and has a
+    spread across seeds (require_seeds)."""
+    require_learned({k: s.mean for k, s in stats.items()}, dataset, what, factor)
+    require_seeds(stats, what)
 
 
 def exceeds(diff: float, se: float, k: float) -> bool:

@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 
-from gradguess.report.claims.core import (MATCHED_READING, SEEDS_READ, SPREAD_K, SPREAD_RULE, Claim, NotMeasured,
-                                          combined_se, data_of, exceeds, in_setting, need, observed, require_learned,
-                                          require_points, require_seeds, run_setting, seed_finals, verdict)
+from gradguess.report.claims.core import (CHANCE_FACTOR, MATCHED_READING, SEEDS_READ, SPREAD_K, SPREAD_RULE, Claim,
+                                          NotMeasured, combined_se, data_of, exceeds, in_setting, need, observed,
+                                          require_compared, require_learned, require_points, run_setting,
+                                          seed_finals, verdict)
 from gradguess.report.setting import Read, full
 
 BIASED, UNBIASED = ("wt", "activation_mixing"), "activation_perturbation"
@@ -131,8 +132,7 @@ def check_momentum(artifacts, min_gap, share, factor, k):
     for w in (True, False):
         pair = {m: stats[(w, m)] for m in methods}
         what = f"SGD {'with' if w else 'without'} momentum"
-        require_learned({m: s.mean for m, s in pair.items()}, "cifar10", what, factor)
-        require_seeds(pair, what)
+        require_compared(pair, "cifar10", what, factor)
     gaps = {w: stats[(w, methods[0])].mean - stats[(w, methods[1])].mean for w in (True, False)}
     large, text = _significant(stats, (True, methods[0]), (True, methods[1]), min_gap, k)
     ok = large and abs(gaps[False]) <= gaps[True] * share
@@ -147,8 +147,7 @@ def check_matched(artifacts, margin, factor, k):
     stats = seed_finals(df, ["method"])
     if len(stats) < 3:
         raise NotMeasured("curves lack Adam-type runs of directional, wt and cosine_matched_directional")
-    require_learned({m: s.mean for m, s in stats.items()}, "cifar10", "Figure 4 (middle)", factor)
-    require_seeds(stats, "Figure 4 (middle)")
+    require_compared(stats, "cifar10", "Figure 4 (middle)", factor)
     faster, t1 = _significant(stats, "wt", "directional", margin, k)
     hampered, t2 = _significant(stats, "cosine_matched_directional", "wt", margin, k)
     return verdict(faster and hampered, "final train accuracy: " + ", ".join(f"{m} {s.mean:.1f}" for m, s in
@@ -197,14 +196,15 @@ CLAIMS = [
           "Figure 4 (middle); Section 4 (Effect of bias vs. variance)", ("curves",),
           "final train accuracy (not SGD; all cosine-matched runs pooled): cosine-matched > W^T > directional, "
           "each by more than {margin:g} point(s); every compared run past {factor:g}x chance; " + SPREAD_RULE,
-          check_matched, MATCHED, {"margin": 1, "factor": 1.5, "k": SPREAD_K},
+          check_matched, MATCHED, {"margin": 1, "factor": CHANCE_FACTOR, "k": SPREAD_K},
           fails_on="W^T not above directional, or cosine-matched not above W^T, by 1 point and 2 SE"),
     Claim("fig4_momentum", "We find that when momentum is used, bias causes a large slowdown for our method related "
           "to the unbiased version ... However, without momentum, the difference between the two conditions is "
           "negligible.", "Figure 4 (right); Section 4 (Role of momentum)", ("curves",),
           "SGD, final train accuracy: cosine-matched minus W^T >= {min_gap:g} points with momentum, and without "
           "momentum at most {share:.2g} of that in size (on the means); every compared run past {factor:g}x chance; "
-          + SPREAD_RULE, check_momentum, MOMENTUM, {"min_gap": 2, "share": 1 / 3, "factor": 1.5, "k": SPREAD_K},
+          + SPREAD_RULE, check_momentum, MOMENTUM,
+          {"min_gap": 2, "share": 1 / 3, "factor": CHANCE_FACTOR, "k": SPREAD_K},
           fails_on="with momentum a gap under 2 points or within 2 SE; without momentum a gap larger than a third of "
                    "that"),
     Claim("fig4_cosine_suffices", "This experiment also highlights that a cosine similarity of 0.02 is sufficient "
@@ -212,6 +212,6 @@ CLAIMS = [
           "bias vs. variance)", ("curves",), "cosine-matched directional descent (Adam-type optimizer, 6x1024 "
           "CIFAR10; the paper matched 0.03 and reads 0.02 off it): final train accuracy, mean over seeds, >= "
           "{min_accuracy:g}% (and past {factor:g}x chance); compares no methods, so one seed is enough",
-          check_cosine_suffices, MATCHED, {"min_accuracy": 80, "factor": 1.5},
+          check_cosine_suffices, MATCHED, {"min_accuracy": 80, "factor": CHANCE_FACTOR},
           fails_on="cosine-matched descent's final train accuracy below 80%"),
 ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 
 from gradguess.report.claims.core import (DOWNSTREAM_READING, SEEDS_READ, SPREAD_K, SPREAD_RULE, TABLE2_ARCHS,
-                                          UNIFORM_READING, Claim, NotMeasured, Stat, exceeds, in_setting, need,
-                                          observed, require_points, require_seeds, run_setting, stat, verdict)
+                                          UNIFORM_READING, Claim, NotMeasured, Stat, combined_se, exceeds, in_setting,
+                                          need, observed, require_points, require_seeds, run_setting, stat, verdict)
 from gradguess.report.setting import Read, full
 
 # Figure 5 (top) monitors Table 2's self-sharpening runs: the architecture is not stated, its >95% train
@@ -79,7 +79,7 @@ def check_sv_power(artifacts, min_powers, correlation, points, k):
     ends = {p: stat(final[final["power"] == p]["cosine"]) for p in (powers[0], powers[-1])}
     require_seeds({f"power {p:g}": s for p, s in ends.items()}, "Figure 5 (bottom)")
     diff = ends[powers[-1]].mean - ends[powers[0]].mean
-    se = (ends[powers[-1]].se ** 2 + ends[powers[0]].se ** 2) ** 0.5
+    se = combined_se(ends[powers[-1]], ends[powers[0]])
     ok = r_rank <= -correlation and r_cos >= correlation and rise.idxmin() == powers[0] and exceeds(diff, se, k)
     ours = {**run_setting(df), **observed(df, steps="total_steps")}
     if "seed" in df:

@@ -1,8 +1,8 @@
 """Figure 9 (A.5): visual prompt tuning of a ViT-B/16 with guessed gradients."""
 from __future__ import annotations
 
-from gradguess.report.claims.core import (PROMPT_DATASETS, SPREAD_K, SPREAD_RULE, Claim, NotMeasured, Stat,
-                                          at_chance, combined_se, data_of, exceeds, need, observed, verdict)
+from gradguess.report.claims.core import (PROMPT_DATASETS, RUN_FIELDS, SPREAD_K, SPREAD_RULE, Claim, NotMeasured,
+                                          Stat, at_chance, combined_se, data_of, exceeds, need, observed, verdict)
 from gradguess.report.setting import Read, full
 
 AUGMENTATION = "random shift <= 4 px and flip"
@@ -17,9 +17,9 @@ PROMPT = {**full(*PROMPT_DATASETS), "architecture": "ViT-B/16", "backbone": "pre
 
 
 def _ours(df) -> dict:
-    ours = {"data": data_of(df), **observed(
-        df, architecture="arch", backbone="backbone", epochs="planned_epochs", optimizer="optimizer",
-        seeds="seeds", **{"batch size": "batch_size", "prompt length": "prompts", "learning rates": "lrs"})}
+    runs = {name: RUN_FIELDS[name] for name in ("epochs", "optimizer", "seeds", "batch size")}
+    ours = {"data": data_of(df), **observed(df, architecture="arch", backbone="backbone", **runs,
+                                            **{"prompt length": "prompts", "learning rates": "lrs"})}
     if "augment" in df:
         ours["augmentation"] = AUGMENTATION if df["augment"].astype(bool).all() else "none"
     return ours

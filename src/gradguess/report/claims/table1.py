@@ -6,9 +6,9 @@ import json
 import numpy as np
 
 from gradguess.report import paper
-from gradguess.report.claims.core import (PAPER_MIXER, SEEDS_READ, SPREAD_K, SPREAD_RULE, Claim, NotMeasured, Stat,
-                                          combined_se, exceeds, need, on_paper_mixer, require_learned,
-                                          require_points, require_seeds, run_setting, seed_finals, verdict)
+from gradguess.report.claims.core import (CHANCE_FACTOR, PAPER_MIXER, SEEDS_READ, SPREAD_K, SPREAD_RULE, Claim,
+                                          NotMeasured, Stat, combined_se, exceeds, need, on_paper_mixer,
+                                          require_compared, require_points, run_setting, seed_finals, verdict)
 from gradguess.report.setting import Read, full
 
 # §4 "Comparison against Ren et al.": "Adam optimizer (LR=10^-3)", augmentation rows 500 and 5000 epochs (the guessed
@@ -62,8 +62,7 @@ def _pairs(artifacts, a: str, b: str, factor: float):
         raise NotMeasured(f"table1 lacks {a} and {b} in a common row")
     for row in rows:
         pair = {a: cells[(row, a)], b: cells[(row, b)]}
-        require_learned({m: s.mean for m, s in pair.items()}, "cifar10", f"row {row}", factor)
-        require_seeds(pair, f"row {row}")
+        require_compared(pair, "cifar10", f"row {row}", factor)
     return df, {row: (cells[(row, a)], cells[(row, b)]) for row in rows}
 
 
@@ -91,8 +90,7 @@ def check_adam_boosts(artifacts, min_gain, factor, k):
     ours = {m: cells[("adam", m)] for m in reported if ("adam", m) in cells}
     if not ours:
         raise NotMeasured(f"table1 lacks the Adam row's {' and '.join(reported)} (the methods Ren et al. report)")
-    require_learned({m: s.mean for m, s in ours.items()}, "cifar10", "row adam", factor)
-    require_seeds(ours, "row adam")
+    require_compared(ours, "cifar10", "row adam", factor)
     gains = {m: s.mean - reported[m] for m, s in ours.items()}
     ok = all(g >= min_gain and exceeds(g, ours[m].se, k) for m, g in gains.items())
     return verdict(ok, "Adam row minus Ren et al.'s reported (without Adam): " + ", ".join(
@@ -112,8 +110,7 @@ def check_augmentation(artifacts, factor, k):
     gains = {}
     for m in methods:
         pair = {"adam": adam[("adam", m)], "augment": augmented[("augment", m)]}
-        require_learned({r: s.mean for r, s in pair.items()}, "cifar10", m, factor)
-        require_seeds(pair, m)
+        require_compared(pair, "cifar10", m, factor)
         gains[m] = (pair["augment"].mean - pair["adam"].mean, combined_se(*pair.values()))
     epoch = int(df.loc[df["row"] == "augment", "matched_epoch"].min())
     return verdict(all(exceeds(g, se, k) for g, se in gains.values()),
@@ -137,8 +134,7 @@ def check_local_losses(artifacts, min_drop, factor, k):
         raise NotMeasured("mixer_curves have no method both with and without local losses")
     for m in methods:
         pair = {"local": stats[(m, True)], "no local": stats[(m, False)]}
-        require_learned({w: s.mean for w, s in pair.items()}, "cifar10", m, factor)
-        require_seeds(pair, m)
+        require_compared(pair, "cifar10", m, factor)
     drops = {m: (stats[(m, True)].mean - stats[(m, False)].mean, combined_se(stats[(m, True)], stats[(m, False)]))
              for m in methods}
     ok = all(d >= min_drop and exceeds(d, se, k) for d, se in drops.values())
@@ -165,8 +161,7 @@ def check_generalisation(artifacts, share, points, factor, k):
     for m, c in per_epoch.items():
         require_points(len(c), points, f"{m}'s curve (epochs)")
     final = seed_finals(df, ["method"])
-    require_learned({m: s.mean for m, s in final.items()}, "cifar10", "Figure 8", factor)
-    require_seeds(final, "Figure 8")
+    require_compared(final, "cifar10", "Figure 8", factor)
     lo = max(c["train_acc"].min() for c in per_epoch.values())
     hi = min(c["train_acc"].max() for c in per_epoch.values())
     if not hi > lo:
@@ -188,12 +183,12 @@ CLAIMS = [
           "Table 1 caption; Section 4 (Comparison against Ren et al.)", ("table1",),
           "in every measured row, the size of W^T minus backprop's test accuracy plus {k:g}x its combined standard "
           "error <= {within:g} points (the paper's own rows: +1.3, -2.0, -0.2); " + CHANCE + SPREAD_RULE,
-          check_wt_near_backprop, ROWS, {"within": 3, "factor": 1.5, "k": SPREAD_K},
+          check_wt_near_backprop, ROWS, {"within": 3, "factor": CHANCE_FACTOR, "k": SPREAD_K},
           fails_on="W^T and backprop more than 3 points apart, less 2 SE, in some row (e.g. 60.0 against 90.0)"),
     Claim("table1_wt_beats_ren", "... and higher than activation perturbation.", "Table 1 caption; Section 4 "
           "(Comparison against Ren et al.)", ("table1",), "W^T test accuracy above Ren et al.'s (activation "
           "perturbation with local losses) in every measured row; " + CHANCE + SPREAD_RULE, check_wt_beats_ren, ROWS,
-          {"factor": 1.5, "k": SPREAD_K},
+          {"factor": CHANCE_FACTOR, "k": SPREAD_K},
           fails_on="W^T below, or within 2 SE of, Ren et al. in some row (e.g. 60.01 against 60.0)"),
     Claim("table1_adam_boosts", "Adam significantly boosts the model accuracy for all baselines and our methods ...",
           "Table 1; Section 4 (Comparison against Ren et al.)", ("table1",), "the Adam row's backprop and Ren et al. "
@@ -201,20 +196,20 @@ CLAIMS = [
           "more than {k:g}x our standard error (the reported values have none). Mixing and W^T have no "
           "reported value to compare; " + CHANCE + SPREAD_RULE, check_adam_boosts,
           {**ROWS, "epochs of the guessed methods": {"adam": EPOCHS["adam"]}},
-          {"min_gain": 1, "factor": 1.5, "k": SPREAD_K},
+          {"min_gain": 1, "factor": CHANCE_FACTOR, "k": SPREAD_K},
           fails_on="the Adam row's backprop or Ren et al. less than 1 point, or 2 SE, above 66.4 / 69.3"),
     Claim("table1_augmentation", "... and the same is true for image augmentations.", "Table 1; Section 4 "
           "(Comparison against Ren et al.)", ("table1",), "every method in both rows: test accuracy of the "
           "augmentation row at the Adam row's last epoch (like with like: same length) above the Adam row's, by more "
           "than {k:g}x the combined standard error. The paper's own cells compare 500 epochs with an unstated length "
           "and Mixing drops there (68.8 -> 68.2); the 5000-epoch row trains 10x longer and is not compared; "
-          + CHANCE + SPREAD_RULE, check_augmentation, AUGMENT, {"factor": 1.5, "k": SPREAD_K},
+          + CHANCE + SPREAD_RULE, check_augmentation, AUGMENT, {"factor": CHANCE_FACTOR, "k": SPREAD_K},
           fails_on="a method whose augmented run, at the Adam row's length, is not 2 SE above its Adam run"),
     Claim("fig8_local_losses", "We see that the overall accuracy for each model is much lower without local losses, "
           "and the gap between W^T and activation perturbation is even larger.", "Figure 8; A.4",
           ("mixer_curves",), "LocalMixer on CIFAR10: final test accuracy with local losses >= without + {min_drop:g} "
           "points for every method run both ways; W^T minus activation perturbation larger without local losses; "
-          + CHANCE + SPREAD_RULE, check_local_losses, ADAM, {"min_drop": 5, "factor": 1.5, "k": SPREAD_K},
+          + CHANCE + SPREAD_RULE, check_local_losses, ADAM, {"min_drop": 5, "factor": CHANCE_FACTOR, "k": SPREAD_K},
           fails_on="a method losing less than 5 points, or 2 SE, without local losses, or W^T's lead over activation "
                    "perturbation not larger without them"),
     Claim("fig8_generalisation", "... for any given train accuracy, our models generalize better than backprop "
@@ -222,7 +217,7 @@ CLAIMS = [
           ("mixer_curves",), "LocalMixer on CIFAR10, curves of {points} or more epochs: on the train-accuracy range "
           "both reach, W^T's (local losses) test accuracy >= backprop's at >= {share:.0%} of 21 evenly spaced "
           "points of the seeds' mean curves, and backprop's final train accuracy higher; " + CHANCE + SPREAD_RULE,
-          check_generalisation, ADAM, {"share": 0.8, "points": 3, "factor": 1.5, "k": SPREAD_K},
+          check_generalisation, ADAM, {"share": 0.8, "points": 3, "factor": CHANCE_FACTOR, "k": SPREAD_K},
           fails_on="W^T's test accuracy below backprop's at more than 20% of equal train accuracies, or backprop's "
                    "final train accuracy not 2 SE above W^T's"),
 ]
