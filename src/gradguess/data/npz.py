@@ -109,8 +109,10 @@ class Npz:
                         raise self.error(f"{where} is truncated: {done:,} of {member.nbytes:,} bytes")
                     view[done:done + len(chunk)] = chunk
                     done += len(chunk)
-                # zipfile returns no byte past the size the zip declares (checked above) and checks the CRC of the
-                # whole stream when it reaches it, inside the last read: a stream that goes on fails there
+                # To its end (zipfile stops at the size the zip declares, checked above), so that zipfile checks
+                # the CRC: a stream that goes on fails it.
+                if stream.read(1):
+                    raise self.error(f"{where} holds more than the {member.nbytes:,} bytes its header declares")
         except Exception as e:
             if isinstance(e, self.error):
                 raise
