@@ -17,6 +17,7 @@ from gradguess.optim import make_optimizer
 from gradguess.spec import Part, RunSpec
 from gradguess.stacked_optim import StackedOptimizer
 from gradguess.train import Runtime, train
+from interrupts import kill_on_call
 
 
 @pytest.fixture(scope="module")
@@ -166,15 +167,7 @@ def test_the_replicates_left_after_a_divergence_keep_the_epochs_learning_rate(ro
 def test_a_killed_batched_job_resumes_to_the_same_weights_alone_or_batched(root, tmp_path, monkeypatch, caplog):
     specs = [spec("activation_mixing", seed=s, lr=lr, epochs=3) for s, lr in ((0, 1e-2), (1, 3e-2))]
     full = train_batched([Entry(s, s.seeds[0], str(tmp_path / f"full{i}")) for i, s in enumerate(specs)], rt(root))
-    calls, real = {"n": 0}, batched_mod.Batch.evaluate
-
-    def crash(self, *args, **kwargs):  # killed in epoch 2's evaluation: epoch 1's checkpoints are on disk
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(batched_mod.Batch, "evaluate", crash)
+    real = kill_on_call(monkeypatch, batched_mod.Batch, "evaluate", 2)  # in epoch 2: epoch 1's checkpoints are on disk
     entries = [Entry(s, s.seeds[0], str(tmp_path / f"cut{i}")) for i, s in enumerate(specs)]
     with pytest.raises(KeyboardInterrupt):
         train_batched(entries, rt(root))

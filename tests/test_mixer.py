@@ -13,6 +13,7 @@ from gradguess.models.mixer import GroupLinear, TokenMixing, patchify
 from gradguess.spec import Part, RunSpec, SpecError
 from gradguess.train import Runtime, check
 from gradguess.train import train as train_run
+from interrupts import kill_on_call
 
 TINY = dict(blocks=2, channels=16, patch=8, groups=2)
 
@@ -213,15 +214,7 @@ def test_the_trainer_trains_a_localmixer_with_augmentation_and_resumes(synthetic
     with pytest.raises(SpecError, match="monitor"):
         check(spec.with_(monitor_every=5))
     # killed in epoch 2, resumed: the same weights bit for bit (the augmentation generator is checkpointed)
-    calls, real = {"n": 0}, train_mod.evaluate
-
-    def crash(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(train_mod, "evaluate", crash)
+    real = kill_on_call(monkeypatch, train_mod, "evaluate", 2)
     with pytest.raises(KeyboardInterrupt):
         train(cfg, tmp_path / "cut", progress=False)
     monkeypatch.setattr(train_mod, "evaluate", real)

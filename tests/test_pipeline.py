@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from workflow_helpers import MNIST, QUICK, REPO, copy_workflow, snakemake
+from interrupts import kill_on_call
 
 DATASETS = 2 if MNIST.is_dir() else 1
 METHODS = 7
@@ -284,17 +285,8 @@ def test_a_killed_training_job_resumes_from_its_checkpoint(quick_copy, monkeypat
     argv = shlex.split(shell.split("python -m gradguess", 1)[1].split("2>&1", 1)[0]) + ["--checkpoint-minutes", "0"]
     for f in run.rglob("result.json"):
         f.unlink()  # the scheduler starts the job: outputs go
-    calls = {"n": 0}
-    real = train_mod.evaluate
-
-    def killed_in_epoch_two(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
     monkeypatch.chdir(quick_copy)
-    monkeypatch.setattr(train_mod, "evaluate", killed_in_epoch_two)
+    kill_on_call(monkeypatch, train_mod, "evaluate", 2)  # killed in epoch 2
     with pytest.raises(KeyboardInterrupt):
         main(argv)
     checkpoints = list((run / "seed0").glob("checkpoint-*.pt"))

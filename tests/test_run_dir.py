@@ -17,6 +17,7 @@ from gradguess.cli import main
 from gradguess.errors import GradguessError
 from gradguess.spec import Part, RunSpec
 from gradguess.train import Runtime, train
+from interrupts import kill_on_call
 
 
 @pytest.fixture(scope="module")
@@ -121,15 +122,7 @@ def test_a_killed_job_of_several_seeds_run_again_restores_its_finished_seed(root
     specification: restored from the checkpoint, not refused and not retrained."""
     two = spec(seeds=(0, 1))
     seeds = [Entry(two, seed, str(tmp_path / f"seed{seed}")) for seed in two.seeds]
-    calls, real = {"n": 0}, train_mod.evaluate
-
-    def killed_in_seed_1(*args, **kwargs):  # seed 0: one evaluation an epoch and two at the end
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(train_mod, "evaluate", killed_in_seed_1)
+    kill_on_call(monkeypatch, train_mod, "evaluate", 5)  # seed 0: one evaluation an epoch and two at the end
     with pytest.raises(KeyboardInterrupt):
         train_many(seeds, rt(root), batched=False)
     monkeypatch.undo()

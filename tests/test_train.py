@@ -15,6 +15,7 @@ from gradguess.optim import make_optimizer
 from gradguess.errors import CheckpointError
 from gradguess.spec import Part, RunSpec
 from gradguess.train import Runtime
+from interrupts import kill_on_call
 
 
 @dataclass
@@ -59,16 +60,7 @@ def weights(path):
 
 def interrupt_in_epoch(n, cfg, out, monkeypatch):
     """Run until epoch `n`'s evaluation and kill it there, as a scheduler would (after epoch n-1's checkpoint)."""
-    calls = {"n": 0}
-    real = train_mod.evaluate
-
-    def crash(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == n:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(train_mod, "evaluate", crash)
+    real = kill_on_call(monkeypatch, train_mod, "evaluate", n)
     with pytest.raises(KeyboardInterrupt):
         train(cfg, out, progress=False)
     monkeypatch.setattr(train_mod, "evaluate", real)
