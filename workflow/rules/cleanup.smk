@@ -3,8 +3,8 @@
 # configured) and leftovers of killed writes. Never a result; not part of `all`. `snakemake cleanup -n` lists the
 # files (the rule's message is worked out when the job is planned, so a dry run shows it too). The rule has no
 # outputs, so Snakemake's lock does not keep it from running jobs: gradguess.housekeeping refuses while any Snakemake
-# lock is held in this working directory (already when the job is planned, before this Snakemake touches the locks) and keeps every checkpoint
-# of a job that is not finished.
+# lock is held in this working directory (already when the job is planned, before this Snakemake touches the
+# locks) and keeps every checkpoint of a job that is not finished.
 from gradguess import housekeeping
 
 
